@@ -1,0 +1,75 @@
+"""Errors raised for bad user input.
+
+Every message names *where* (file / position / field) and *what* (the value), so the
+command line can print it as one line and the GUI can mark the offending cell.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return repr(value) if not isinstance(value, float) else f"{value!r}"
+
+
+class InputError(ValueError):
+    """Bad input from the user (file, field or value).
+
+    Attributes
+    ----------
+    field : str or None
+        Dotted path of the offending field, e.g. ``"positions[2].leverage"``.
+    value : Any
+        The offending value as given.
+    position : str or None
+        Id of the position (or account) the field belongs to, when there is one.
+    source : str or None
+        File (and row) the value came from, when it came from a file.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None,
+                 position: str | None = None, source: str | None = None):
+        self.reason = message
+        self.field = field
+        self.value = value
+        self.position = position
+        self.source = source
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        where = []
+        if self.source:
+            where.append(self.source)
+        if self.position:
+            where.append(f"position {self.position!r}")
+        if self.field:
+            where.append(f"field {self.field!r}")
+        prefix = ", ".join(where)
+        text = self.reason
+        if self.field is not None and "value" not in text:
+            text = f"{text} (value {_fmt_value(self.value)})"
+        return f"{prefix}: {text}" if prefix else text
+
+
+@dataclass
+class Issue:
+    """A validation finding that does not stop the computation (a warning)."""
+
+    message: str
+    field: str | None = None
+    value: Any = None
+    position: str | None = None
+    severity: str = "warning"
+    extra: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        where = []
+        if self.position:
+            where.append(f"position {self.position!r}")
+        if self.field:
+            where.append(f"field {self.field!r}")
+        prefix = ", ".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message
