@@ -5,7 +5,8 @@ command line can print it as one line and the GUI can mark the offending cell.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -63,7 +64,7 @@ class Issue:
     value: Any = None
     position: str | None = None
     severity: str = "warning"
-    extra: dict = field(default_factory=dict)
+    extra: dict = dataclasses.field(default_factory=dict)
 
     def __str__(self) -> str:
         where = []

@@ -1,0 +1,311 @@
+"""Liquidation prices: isolated and cross perpetuals, Aave-style loans, spot margin.
+
+Formulas follow LIQUIDATION.md (``s`` = +1 long, -1 short, ``Q`` > 0, prices in USD):
+
+* generic one-way (Binance, Hyperliquid): ``LP = (M + cum - s*Q*EP) / (Q*mmr - s*Q)``,
+  the tier chosen at the liquidation notional (iterated until stable);
+* Bybit classic isolated: ``LP = EP - s*(M - MM_entry)/Q`` with MM evaluated at entry value;
+* OKX isolated: ``LP = (Q*EP - s*M) / (Q*(1 - s*(mmr + fee)))`` with the tier by quantity;
+* cross account: equity ``W + sum s_i*Q_i*(P_i - EP_i)`` equals ``sum MM_i(Q_i*P_i)``;
+* loans: ``HF = sum q_c*P_c*LT_c / sum q_d*P_d``; liquidation price where HF = 1.
+
+All arithmetic is float64; rounding is for display only. ``None`` means no price liquidates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .venues import TierTable, single_tier
+
+
+# --------------------------------------------------------------------------- isolated perps
+def generic_liquidation_price(side: int, quantity: float, entry: float, margin: float,
+                              mmr: float, cum: float = 0.0) -> float:
+    """Single-tier one-way formula ``(M + cum - s*Q*EP) / (Q*mmr - s*Q)`` (may be <= 0)."""
+    s, q = side, quantity
+    return (margin + cum - s * q * entry) / (q * mmr - s * q)
+
+
+def tiered_liquidation_price(side: int, quantity: float, entry: float, margin: float,
+                             table: TierTable, max_iter: int = 64) -> tuple[float, int]:
+    """Binance-style tier iteration: pick the tier of the current notional, compute LP,
+    move to the tier of ``Q*LP`` and repeat until stable. Returns (LP, tier index)."""
+    k = table.index(quantity * entry)
+    lp = generic_liquidation_price(side, quantity, entry, margin, table.mmr[k], table.cum[k])
+    for _ in range(max_iter):
+        k2 = table.index(quantity * max(lp, 0.0))
+        if k2 == k:
+            return lp, k
+        k = k2
+        lp = generic_liquidation_price(side, quantity, entry, margin, table.mmr[k], table.cum[k])
+    return lp, k
+
+
+def tiered_liquidation_price_vec(side, quantity, entry, margin, mmr, cum):
+    """Closed form of the tier iteration for many positions at once.
+
+    With MM(N) = max_k(N*mmr_k - cum_k), equity - MM is increasing in P for a long and
+    decreasing for a short, so the liquidation price is the max (long) or min (short) of
+    the per-tier roots. Equal to :func:`tiered_liquidation_price` wherever it converges.
+
+    Parameters
+    ----------
+    side, quantity, entry, margin : ndarray of shape (n,)
+    mmr, cum : ndarray of shape (n, n_tiers)
+        Tier lines per position; pad short tables by repeating their last row.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        Liquidation prices (<= 0 where a long cannot be liquidated).
+    """
+    s = np.asarray(side, dtype=float)[:, None]
+    q = np.asarray(quantity, dtype=float)[:, None]
+    ep = np.asarray(entry, dtype=float)[:, None]
+    m = np.asarray(margin, dtype=float)[:, None]
+    roots = (m + cum - s * q * ep) / (q * mmr - s * q)
+    return np.where(s[:, 0] > 0, roots.max(axis=1), roots.min(axis=1))
+
+
+def bybit_liquidation_price(side: int, quantity: float, entry: float, margin: float,
+                            table: TierTable) -> float:
+    """Bybit classic isolated formula; MM at entry value, tier by entry value (risk limit)."""
+    value = quantity * entry
+    k = table.index(value)
+    mm_entry = value * table.mmr[k] - table.cum[k]
+    return entry - side * (margin - mm_entry) / quantity
+
+
+def bybit_bankruptcy_price(side: int, entry: float, leverage: float) -> float:
+    return entry * (1.0 - side / leverage)
+
+
+def okx_liquidation_price(side: int, quantity: float, entry: float, margin: float, mmr: float,
+                          fee: float) -> float:
+    """OKX isolated: long ``(Q*EP - M)/(Q*(1-mmr-fee))``, short ``(Q*EP + M)/(Q*(1+mmr+fee))``."""
+    return (quantity * entry - side * margin) / (quantity * (1.0 - side * (mmr + fee)))
+
+
+def hyperliquid_liquidation_price(side: int, quantity: float, entry: float, margin: float,
+                                  max_leverage: float) -> float:
+    """Hyperliquid docs form: ``EP - s*(M - Q*EP*l)/Q/(1 - l*s)`` with l = 1/(2*maxLev)."""
+    l = 1.0 / (2.0 * max_leverage)
+    available = margin - quantity * entry * l
+    return entry - side * available / quantity / (1.0 - l * side)
+
+
+@dataclass(frozen=True)
+class PerpTerms:
+    """What the liquidation of one perp needs: formula family, tier table, fee, margin."""
+
+    formula: str          # "binance" (generic/hyperliquid), "bybit", "okx"
+    table: TierTable
+    fee: float
+    margin: float
+
+
+def isolated_liquidation_price(side: int, quantity: float, entry: float, terms: PerpTerms
+                               ) -> float | None:
+    """Liquidation price of an isolated perp under its venue's formula; None if none."""
+    t = terms.table
+    if terms.formula == "bybit":
+        lp = bybit_liquidation_price(side, quantity, entry, terms.margin, t)
+    elif terms.formula == "okx":
+        k = t.index(quantity) if t.basis == "quantity" else t.index(quantity * entry)
+        lp = okx_liquidation_price(side, quantity, entry, terms.margin, t.mmr[k], terms.fee)
+    else:
+        lp, _ = tiered_liquidation_price(side, quantity, entry, terms.margin, t)
+    if not np.isfinite(lp) or lp <= 0:
+        return None
+    return float(lp)
+
+
+def effective_mm_line(side: int, quantity: float, entry: float, terms: PerpTerms
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-position MM lines (mmr_k, cum_k) such that the generic root formula reproduces
+    the venue's isolated LP. Bybit (MM fixed at entry) and OKX (fee in the rate, tier by
+    quantity) become single lines; generic venues keep their full tier table."""
+    t = terms.table
+    if terms.formula == "bybit":
+        k = t.index(quantity * entry)
+        mm_entry = quantity * entry * t.mmr[k] - t.cum[k]
+        # MM constant in P: mmr 0, cum = -MM_entry
+        return np.array([0.0]), np.array([-mm_entry])
+    if terms.formula == "okx":
+        k = t.index(quantity) if t.basis == "quantity" else t.index(quantity * entry)
+        return np.array([t.mmr[k] + terms.fee]), np.array([0.0])
+    return t.mmr.copy(), t.cum.copy()
+
+
+# --------------------------------------------------------------------------- cross accounts
+def cross_liquidation_price_single(side: int, quantity: float, entry: float, wallet: float,
+                                   other_mm: float, other_upnl: float, table: TierTable
+                                   ) -> float | None:
+    """Binance cross one-way formula for one contract, the others held at their marks:
+    ``LP = (WB - TMM1 + UPNL1 + cum - s*Q*EP) / (Q*mmr - s*Q)`` with tier iteration."""
+    margin = wallet - other_mm + other_upnl
+    lp, _ = tiered_liquidation_price(side, quantity, entry, margin, table)
+    return float(lp) if np.isfinite(lp) and lp > 0 else None
+
+
+def cross_account_liquidation_price(sides, quantities, entries, tables: list[TierTable],
+                                    on_asset, wallet: float, other_prices) -> float | None:
+    """Price of one asset at which a cross account reaches maintenance, the positions on
+    other assets held at ``other_prices``.
+
+    Parameters
+    ----------
+    sides, quantities, entries : sequences of length n (the account's positions)
+    tables : list of n TierTable (explicit MMR as a one-row table)
+    on_asset : bool sequence, True for the positions on the asset being moved
+    other_prices : sequence of n prices (used for positions not on the asset)
+
+    Solves ``W + sum s_i*Q_i*(P_i - EP_i) = sum MM_i(Q_i*P_i)`` for the common price x of
+    the moved positions, iterating tiers at the liquidation notional (covers hedge mode:
+    a LONG and a SHORT leg of one symbol share the price).
+    """
+    s = np.asarray(sides, dtype=float)
+    q = np.asarray(quantities, dtype=float)
+    ep = np.asarray(entries, dtype=float)
+    on = np.asarray(on_asset, dtype=bool)
+    px = np.asarray(other_prices, dtype=float)
+    if not on.any():
+        return None
+    const = wallet
+    for i in np.flatnonzero(~on):
+        const += s[i] * q[i] * (px[i] - ep[i]) - float(tables[i].maintenance(q[i] * px[i]))
+    idx = np.flatnonzero(on)
+    # start from the tiers at the current price of the moved asset
+    x = float(px[idx[0]])
+    ks = [tables[i].index(q[i] * x) for i in idx]
+    lp = None
+    for _ in range(64):
+        num = const
+        den = 0.0
+        for i, k in zip(idx, ks):
+            num += tables[i].cum[k] - s[i] * q[i] * ep[i]
+            den += q[i] * tables[i].mmr[k] - s[i] * q[i]
+        if den == 0:
+            return None
+        lp = num / den
+        new = [tables[i].index(q[i] * max(lp, 0.0)) for i in idx]
+        if new == ks:
+            break
+        ks = new
+    if lp is None or not np.isfinite(lp) or lp <= 0:
+        return None
+    return float(lp)
+
+
+# --------------------------------------------------------------------------- loans
+def health_factor(coll_qty, coll_price, coll_lt, debt_qty, debt_price) -> float:
+    """``HF = sum q_c*P_c*LT_c / sum q_d*P_d`` (inf with no debt)."""
+    num = float(np.dot(np.asarray(coll_qty, float) * np.asarray(coll_price, float), coll_lt))
+    den = float(np.dot(debt_qty, debt_price))
+    return np.inf if den <= 0 else num / den
+
+
+def loan_liquidation_price(coll_qty, coll_price, coll_lt, debt_qty, debt_price,
+                           asset_in_coll, asset_in_debt) -> float | None:
+    """Price of one asset at which HF = 1, every other price held.
+
+    ``asset_in_coll`` / ``asset_in_debt`` are boolean masks of the legs priced by that asset.
+    Solves ``a*x + b = c*x + d`` with a, b the collateral side (times LT) and c, d the debt.
+    """
+    cq = np.asarray(coll_qty, float)
+    cp = np.asarray(coll_price, float)
+    lt = np.asarray(coll_lt, float)
+    dq = np.asarray(debt_qty, float)
+    dp = np.asarray(debt_price, float)
+    mc = np.asarray(asset_in_coll, bool)
+    md = np.asarray(asset_in_debt, bool)
+    a = float(np.sum(cq[mc] * lt[mc]))
+    b = float(np.sum(cq[~mc] * cp[~mc] * lt[~mc]))
+    c = float(np.sum(dq[md]))
+    d = float(np.sum(dq[~md] * dp[~md]))
+    if a == c:
+        return None
+    x = (d - b) / (a - c)
+    if not np.isfinite(x) or x <= 0:
+        return None
+    return float(x)
+
+
+def uniform_shock_to_hf1(coll_value_lt: float, debt: float) -> float:
+    """Uniform fall of all volatile collateral (stable debt) that brings HF to 1: ``1 - D/sum C*LT``."""
+    return 1.0 - debt / coll_value_lt
+
+
+@dataclass
+class LoanLiquidation:
+    repaid: float
+    seized: np.ndarray
+    health_before: float
+    health_after: float
+    close_factor: float
+
+
+def liquidate_loan_once(coll_qty, coll_price, coll_lt, coll_bonus, debt_qty, debt_price,
+                        close_factor: float = 0.5, full_close_below: float = 0.95,
+                        small_position_usd: float = 0.0) -> LoanLiquidation:
+    """One liquidation call: repay the close factor of the debt (100% at HF <= 0.95 on Aave v3,
+    or when collateral or debt is below ``small_position_usd``), seize collateral worth the
+    repaid amount times (1 + bonus), pro rata to collateral value, capped at what is held.
+    Arrays are updated in place (``coll_qty``, ``debt_qty``)."""
+    cq = coll_qty
+    cp = np.asarray(coll_price, float)
+    cv = cq * cp
+    dv = float(np.dot(debt_qty, debt_price))
+    hf = health_factor(cq, cp, coll_lt, debt_qty, debt_price)
+    total_c = float(cv.sum())
+    cf = close_factor
+    if hf <= full_close_below or dv < small_position_usd or total_c < small_position_usd:
+        cf = 1.0
+    repay = cf * dv
+    weights = cv / total_c if total_c > 0 else np.zeros_like(cv)
+    seize_value = repay * weights * (1.0 + np.asarray(coll_bonus, float))
+    if seize_value.sum() > total_c:
+        scale = total_c / seize_value.sum()
+        seize_value = cv.copy()
+        repay *= scale
+    seized = np.where(cp > 0, seize_value / np.where(cp > 0, cp, 1.0), 0.0)
+    seized = np.minimum(seized, cq)
+    cq -= seized
+    if dv > 0:
+        debt_qty *= (1.0 - repay / dv)
+    if cq.sum() <= 0 or float(np.dot(cq, cp)) <= 1e-12:
+        cq[:] = 0.0
+        debt_qty[:] = 0.0  # bad debt burned
+    after = health_factor(cq, cp, coll_lt, debt_qty, debt_price)
+    return LoanLiquidation(repay, seized, hf, after, cf)
+
+
+# --------------------------------------------------------------------------- spot margin
+def binance_margin_liquidation_price(base_qty: float, quote_liability: float,
+                                     liquidation_level: float = 1.1, quote_asset: float = 0.0
+                                     ) -> float:
+    """Binance cross margin: Margin Level = assets / liabilities; liquidation at ML <= 1.1."""
+    return (liquidation_level * quote_liability - quote_asset) / base_qty
+
+
+def kraken_margin_levels(balance: float, quantity: float, entry: float, leverage: float,
+                         call_level: float = 0.8, liquidation_level: float = 0.4
+                         ) -> tuple[float, float]:
+    """Kraken margin call and liquidation prices of a long: equity/used margin at 80% / 40%."""
+    used = quantity * entry / leverage
+    call = (call_level * used - balance + quantity * entry) / quantity
+    liq = (liquidation_level * used - balance + quantity * entry) / quantity
+    return call, liq
+
+
+def okx_spot_margin_liquidation_price(quote_liability: float, quote_asset: float,
+                                      base_asset: float, base_liability: float, mmr: float,
+                                      taker: float) -> float:
+    k = (1 + mmr) * (1 + taker)
+    return (quote_liability * k - quote_asset) / (base_asset - base_liability * k)
+
+
+def default_terms_table(mmr: float | None, cum: float | None) -> TierTable:
+    return single_tier(mmr if mmr is not None else 0.005, cum or 0.0)

@@ -1,0 +1,461 @@
+"""Portfolio model: positions, accounts, prices; JSON load/save and validation.
+
+The JSON format is ``crashlab.portfolio/1`` (see PRODUCT.md). Keys the model does not
+know are kept in ``extra`` dictionaries and written back on save, so files written by a
+newer version survive a round trip through this one.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .atomic import write_text_atomic
+from .errors import InputError
+
+FORMAT = "crashlab.portfolio/1"
+KINDS = ("spot", "perp", "loan")
+SIDES = ("long", "short")
+MARGIN_MODES = ("isolated", "cross")
+MAX_LEVERAGE = 200.0
+
+
+# --------------------------------------------------------------------------- fields
+def _number(value: Any, *, field: str, position: str | None, source: str | None = None,
+            positive: bool = False, nonnegative: bool = False, allow_none: bool = False,
+            upper: float | None = None, upper_inclusive: bool = True) -> float | None:
+    """Parse a finite float and check its range; raise InputError naming field and value."""
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        if allow_none:
+            return None
+        raise InputError("is required", field=field, value=value, position=position, source=source)
+    if isinstance(value, bool):
+        raise InputError("must be a number", field=field, value=value, position=position, source=source)
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "")
+        if text.endswith("%"):
+            try:
+                number = float(text[:-1]) / 100.0
+            except ValueError:
+                raise InputError("must be a number", field=field, value=value, position=position,
+                                 source=source) from None
+        else:
+            try:
+                number = float(text)
+            except ValueError:
+                raise InputError("must be a number", field=field, value=value, position=position,
+                                 source=source) from None
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InputError("must be a number", field=field, value=value, position=position,
+                             source=source) from None
+    if not math.isfinite(number):
+        raise InputError("must be a finite number (NaN and infinity are not allowed)",
+                         field=field, value=value, position=position, source=source)
+    if positive and number <= 0:
+        raise InputError("must be greater than 0", field=field, value=value, position=position,
+                         source=source)
+    if nonnegative and number < 0:
+        raise InputError("must not be negative", field=field, value=value, position=position,
+                         source=source)
+    if upper is not None and (number > upper or (not upper_inclusive and number >= upper)):
+        bound = "at most" if upper_inclusive else "below"
+        raise InputError(f"must be {bound} {upper:g}", field=field, value=value,
+                         position=position, source=source)
+    return number
+
+
+def _asset(value: Any, *, field: str, position: str | None, source: str | None = None) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError("must be an asset symbol such as 'BTC'", field=field, value=value,
+                         position=position, source=source)
+    text = value.strip().upper()
+    if not all(ch.isalnum() or ch in "._-" for ch in text) or len(text) > 20:
+        raise InputError("must be an asset symbol such as 'BTC'", field=field, value=value,
+                         position=position, source=source)
+    return text
+
+
+def _choice(value: Any, choices: Iterable[str], *, field: str, position: str | None,
+            source: str | None = None) -> str:
+    choices = tuple(choices)
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text not in choices:
+        raise InputError(f"must be one of {', '.join(choices)}", field=field, value=value,
+                         position=position, source=source)
+    return text
+
+
+def _ident(value: Any, *, field: str, position: str | None, source: str | None = None) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise InputError("must be a non-empty name", field=field, value=value, position=position,
+                         source=source)
+    return value.strip()
+
+
+# --------------------------------------------------------------------------- model
+@dataclass
+class Spot:
+    id: str
+    asset: str
+    quantity: float
+    cost_basis: float | None = None
+    extra: dict = field(default_factory=dict)
+    kind: str = field(default="spot", init=False)
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        return (self.asset,)
+
+
+@dataclass
+class Perp:
+    id: str
+    asset: str
+    side: str
+    quantity: float
+    entry_price: float
+    margin_mode: str = "isolated"
+    leverage: float | None = None
+    isolated_margin: float | None = None
+    account: str | None = None
+    venue: str | None = None
+    maintenance_margin_rate: float | None = None
+    maintenance_amount: float | None = None
+    extra: dict = field(default_factory=dict)
+    kind: str = field(default="perp", init=False)
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side == "long" else -1
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        return (self.asset,)
+
+    @property
+    def margin(self) -> float:
+        """Isolated wallet balance WB: ``isolated_margin`` or ``Q*EP/leverage``."""
+        if self.isolated_margin is not None:
+            return self.isolated_margin
+        if self.leverage:
+            return self.quantity * self.entry_price / self.leverage
+        return 0.0
+
+
+@dataclass
+class Leg:
+    asset: str
+    quantity: float
+    liquidation_threshold: float | None = None
+    liquidation_bonus: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Loan:
+    id: str
+    collateral: list[Leg]
+    debt: list[Leg]
+    close_factor: float = 0.5
+    liquidation_bonus: float = 0.05
+    preset: str | None = None
+    extra: dict = field(default_factory=dict)
+    kind: str = field(default="loan", init=False)
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for leg in (*self.collateral, *self.debt):
+            seen.setdefault(leg.asset, None)
+        return tuple(seen)
+
+    @property
+    def asset(self) -> str:
+        """The main collateral asset (first listed), used for display and grouping."""
+        return self.collateral[0].asset if self.collateral else (self.debt[0].asset if self.debt else "")
+
+
+@dataclass
+class Account:
+    id: str
+    wallet_balance: float
+    venue: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+Position = Spot | Perp | Loan
+
+
+@dataclass
+class Portfolio:
+    name: str = "Untitled"
+    prices: dict[str, float] = field(default_factory=dict)
+    accounts: list[Account] = field(default_factory=list)
+    positions: list[Position] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    # ---- lookups
+    def account(self, account_id: str) -> Account | None:
+        for acc in self.accounts:
+            if acc.id == account_id:
+                return acc
+        return None
+
+    def position(self, position_id: str) -> Position | None:
+        for pos in self.positions:
+            if pos.id == position_id:
+                return pos
+        return None
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        """Every asset referenced by a position, in order of first use."""
+        seen: dict[str, None] = {}
+        for pos in self.positions:
+            for a in pos.assets:
+                seen.setdefault(a, None)
+        return tuple(seen)
+
+    def copy(self) -> "Portfolio":
+        return copy.deepcopy(self)
+
+
+# --------------------------------------------------------------------------- parsing
+_SPOT_KEYS = {"id", "kind", "asset", "quantity", "cost_basis"}
+_PERP_KEYS = {"id", "kind", "asset", "side", "quantity", "entry_price", "leverage", "isolated_margin",
+              "margin_mode", "account", "venue", "maintenance_margin_rate", "maintenance_amount"}
+_LOAN_KEYS = {"id", "kind", "collateral", "debt", "close_factor", "liquidation_bonus", "preset"}
+_LEG_KEYS = {"asset", "quantity", "liquidation_threshold", "liquidation_bonus"}
+_ACCOUNT_KEYS = {"id", "wallet_balance", "venue"}
+_TOP_KEYS = {"format", "name", "prices", "accounts", "positions"}
+
+
+def _extra(raw: dict, known: set[str]) -> dict:
+    return {k: copy.deepcopy(v) for k, v in raw.items() if k not in known}
+
+
+def position_from_dict(raw: Any, index: int = 0, source: str | None = None) -> Position:
+    """Build one position from its JSON dictionary, checking types and ranges of each field."""
+    where = f"positions[{index}]"
+    if not isinstance(raw, dict):
+        raise InputError("must be an object", field=where, value=raw, source=source)
+    pid = _ident(raw.get("id", f"position-{index + 1}"), field=f"{where}.id", position=None,
+                 source=source)
+    kind = _choice(raw.get("kind"), KINDS, field="kind", position=pid, source=source)
+    if kind == "spot":
+        return Spot(
+            id=pid,
+            asset=_asset(raw.get("asset"), field="asset", position=pid, source=source),
+            quantity=_number(raw.get("quantity"), field="quantity", position=pid, positive=True,
+                             source=source),
+            cost_basis=_number(raw.get("cost_basis"), field="cost_basis", position=pid,
+                               nonnegative=True, allow_none=True, source=source),
+            extra=_extra(raw, _SPOT_KEYS),
+        )
+    if kind == "perp":
+        mode = _choice(raw.get("margin_mode", "isolated"), MARGIN_MODES, field="margin_mode",
+                       position=pid, source=source)
+        venue = raw.get("venue")
+        if venue is not None:
+            venue = _choice(venue, _venue_names(), field="venue", position=pid, source=source)
+        account = raw.get("account")
+        if account is not None:
+            account = _ident(account, field="account", position=pid, source=source)
+        return Perp(
+            id=pid,
+            asset=_asset(raw.get("asset"), field="asset", position=pid, source=source),
+            side=_choice(raw.get("side"), SIDES, field="side", position=pid, source=source),
+            quantity=_number(raw.get("quantity"), field="quantity", position=pid, positive=True,
+                             source=source),
+            entry_price=_number(raw.get("entry_price"), field="entry_price", position=pid,
+                                positive=True, source=source),
+            margin_mode=mode,
+            leverage=_number(raw.get("leverage"), field="leverage", position=pid, positive=True,
+                             allow_none=True, source=source),
+            isolated_margin=_number(raw.get("isolated_margin"), field="isolated_margin",
+                                    position=pid, allow_none=True, source=source),
+            account=account,
+            venue=venue,
+            maintenance_margin_rate=_number(raw.get("maintenance_margin_rate"),
+                                            field="maintenance_margin_rate", position=pid,
+                                            nonnegative=True, allow_none=True, upper=1.0,
+                                            upper_inclusive=False, source=source),
+            maintenance_amount=_number(raw.get("maintenance_amount"), field="maintenance_amount",
+                                       position=pid, allow_none=True, source=source),
+            extra=_extra(raw, _PERP_KEYS),
+        )
+    # loan
+    legs = {}
+    for side in ("collateral", "debt"):
+        items = raw.get(side)
+        if not isinstance(items, list) or not items:
+            raise InputError("must be a non-empty list of {asset, quantity}", field=side, value=items,
+                             position=pid, source=source)
+        parsed = []
+        for j, leg in enumerate(items):
+            f = f"{side}[{j}]"
+            if not isinstance(leg, dict):
+                raise InputError("must be an object", field=f, value=leg, position=pid, source=source)
+            parsed.append(Leg(
+                asset=_asset(leg.get("asset"), field=f"{f}.asset", position=pid, source=source),
+                quantity=_number(leg.get("quantity"), field=f"{f}.quantity", position=pid,
+                                 positive=True, source=source),
+                liquidation_threshold=_number(leg.get("liquidation_threshold"),
+                                              field=f"{f}.liquidation_threshold", position=pid,
+                                              positive=True, upper=1.0, allow_none=True,
+                                              source=source) if side == "collateral" else None,
+                liquidation_bonus=_number(leg.get("liquidation_bonus"),
+                                          field=f"{f}.liquidation_bonus", position=pid,
+                                          nonnegative=True, upper=1.0, allow_none=True,
+                                          source=source) if side == "collateral" else None,
+                extra=_extra(leg, _LEG_KEYS),
+            ))
+        legs[side] = parsed
+    preset = raw.get("preset")
+    if preset is not None:
+        preset = _choice(preset, ("aave-v3",), field="preset", position=pid, source=source)
+    return Loan(
+        id=pid,
+        collateral=legs["collateral"],
+        debt=legs["debt"],
+        close_factor=_number(raw.get("close_factor", 0.5), field="close_factor", position=pid,
+                             positive=True, upper=1.0, source=source),
+        liquidation_bonus=_number(raw.get("liquidation_bonus", 0.05), field="liquidation_bonus",
+                                  position=pid, nonnegative=True, upper=1.0, source=source),
+        preset=preset,
+        extra=_extra(raw, _LOAN_KEYS),
+    )
+
+
+def _venue_names() -> tuple[str, ...]:
+    from .venues import venue_names
+    return venue_names()
+
+
+def account_from_dict(raw: Any, index: int = 0, source: str | None = None) -> Account:
+    where = f"accounts[{index}]"
+    if not isinstance(raw, dict):
+        raise InputError("must be an object", field=where, value=raw, source=source)
+    aid = _ident(raw.get("id"), field=f"{where}.id", position=None, source=source)
+    venue = raw.get("venue")
+    if venue is not None:
+        venue = _choice(venue, _venue_names(), field="venue", position=aid, source=source)
+    return Account(
+        id=aid,
+        wallet_balance=_number(raw.get("wallet_balance"), field="wallet_balance", position=aid,
+                               nonnegative=True, source=source),
+        venue=venue,
+        extra=_extra(raw, _ACCOUNT_KEYS),
+    )
+
+
+def portfolio_from_dict(raw: Any, source: str | None = None) -> Portfolio:
+    """Parse a ``crashlab.portfolio/1`` dictionary. Raises InputError on the first bad field."""
+    if not isinstance(raw, dict):
+        raise InputError("a portfolio file must hold a JSON object", field="(top level)",
+                         value=type(raw).__name__, source=source)
+    fmt = raw.get("format", FORMAT)
+    if fmt != FORMAT:
+        raise InputError(f"unsupported format, expected {FORMAT!r}", field="format", value=fmt,
+                         source=source)
+    prices_raw = raw.get("prices", {})
+    if not isinstance(prices_raw, dict):
+        raise InputError("must be an object mapping asset to USD price", field="prices",
+                         value=prices_raw, source=source)
+    prices = {}
+    for key, value in prices_raw.items():
+        asset = _asset(key, field=f"prices.{key}", position=None, source=source)
+        prices[asset] = _number(value, field=f"prices.{key}", position=None, positive=True,
+                                source=source)
+    accounts_raw = raw.get("accounts", [])
+    positions_raw = raw.get("positions", [])
+    if not isinstance(accounts_raw, list):
+        raise InputError("must be a list", field="accounts", value=accounts_raw, source=source)
+    if not isinstance(positions_raw, list):
+        raise InputError("must be a list", field="positions", value=positions_raw, source=source)
+    name = raw.get("name", "Untitled")
+    return Portfolio(
+        name=str(name),
+        prices=prices,
+        accounts=[account_from_dict(a, i, source) for i, a in enumerate(accounts_raw)],
+        positions=[position_from_dict(p, i, source) for i, p in enumerate(positions_raw)],
+        extra=_extra(raw, _TOP_KEYS),
+    )
+
+
+# --------------------------------------------------------------------------- writing
+def _clean(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def position_to_dict(pos: Position) -> dict:
+    if isinstance(pos, Spot):
+        out = _clean({"id": pos.id, "kind": "spot", "asset": pos.asset, "quantity": pos.quantity,
+                      "cost_basis": pos.cost_basis})
+    elif isinstance(pos, Perp):
+        out = _clean({"id": pos.id, "kind": "perp", "asset": pos.asset, "side": pos.side,
+                      "quantity": pos.quantity, "entry_price": pos.entry_price,
+                      "leverage": pos.leverage, "isolated_margin": pos.isolated_margin,
+                      "margin_mode": pos.margin_mode, "account": pos.account, "venue": pos.venue,
+                      "maintenance_margin_rate": pos.maintenance_margin_rate,
+                      "maintenance_amount": pos.maintenance_amount})
+    else:
+        out = _clean({
+            "id": pos.id, "kind": "loan", "preset": pos.preset,
+            "collateral": [{**_clean({"asset": l.asset, "quantity": l.quantity,
+                                      "liquidation_threshold": l.liquidation_threshold,
+                                      "liquidation_bonus": l.liquidation_bonus}), **l.extra}
+                           for l in pos.collateral],
+            "debt": [{**_clean({"asset": l.asset, "quantity": l.quantity}), **l.extra} for l in pos.debt],
+            "close_factor": pos.close_factor, "liquidation_bonus": pos.liquidation_bonus})
+    out.update(copy.deepcopy(pos.extra))
+    return out
+
+
+def portfolio_to_dict(p: Portfolio) -> dict:
+    out = {"format": FORMAT, "name": p.name, "prices": dict(p.prices),
+           "accounts": [{**_clean({"id": a.id, "wallet_balance": a.wallet_balance, "venue": a.venue}),
+                         **copy.deepcopy(a.extra)} for a in p.accounts],
+           "positions": [position_to_dict(pos) for pos in p.positions]}
+    out.update(copy.deepcopy(p.extra))
+    return out
+
+
+def load_portfolio(path: str | Path) -> Portfolio:
+    """Read a portfolio JSON file (or import a holdings CSV, by extension)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", field="path", value=str(path))
+    if path.is_dir():
+        raise InputError("is a folder, not a portfolio file", field="path", value=str(path))
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        from .holdings_csv import import_holdings_csv
+        return import_holdings_csv(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"is not UTF-8 text ({exc.reason})", field="path", value=str(path)) from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                         field="path", value=str(path)) from None
+    return portfolio_from_dict(raw, source=path.name)
+
+
+def save_portfolio(p: Portfolio, path: str | Path) -> None:
+    """Write the portfolio as JSON, atomically (temp file + rename)."""
+    text = json.dumps(portfolio_to_dict(p), indent=2, ensure_ascii=False) + "\n"
+    write_text_atomic(path, text)
+
+
+def dumps_portfolio(p: Portfolio) -> str:
+    return json.dumps(portfolio_to_dict(p), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,378 @@
+"""Vectorised path-dependent liquidation of a whole book over price paths.
+
+One kernel serves shocks, historical replays and Monte Carlo: the input is a cube of
+prices ``(n_paths, n_steps + 1, n_assets)`` (close, low, high), step 0 being today.
+
+Semantics (the contract of the stress and montecarlo commands):
+
+* step 0 is today: positions are checked at today's prices (its close) only;
+* a long isolated perp is liquidated at the first step whose low is at or below its
+  liquidation price, a short at the first whose high is at or above it;
+* a cross account at the first step where equity <= maintenance margin, longs at their
+  lows and shorts at their highs (tiered MM at those prices);
+* a loan at the first step whose collateral low (debt high) gives HF < 1; at that step it is
+  liquidated repeatedly at those prices while HF stays below 1 (close factor, bonus,
+  seizure capped at the collateral held). It keeps what is left and may be liquidated
+  again at a later step;
+* values are taken at each step's close; a liquidated perp or cross account is worth 0 from
+  its liquidation step on.
+
+There is no Python loop over paths or steps. Loops run over tiers, cross-margin groups,
+position chunks (bounded memory) and loan liquidation events (a handful).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .book import Book
+
+_CHUNK_ELEMENTS = 1 << 23
+MAX_LOAN_EVENTS = 64
+MAX_LIQUIDATION_ROUNDS = 100
+
+
+@dataclass
+class PricePaths:
+    """Prices per path and step. Arrays of shape (n_paths, n_steps + 1, n_assets), USD.
+
+    ``close[:, 0, :]`` must equal today's prices. ``low``/``high`` default to ``close``.
+    """
+
+    close: np.ndarray
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.close = np.asarray(self.close, dtype=float)
+        if self.close.ndim != 3:
+            raise ValueError("close must have shape (n_paths, n_steps + 1, n_assets)")
+        self.low = self.close if self.low is None else np.minimum(np.asarray(self.low, float), self.close)
+        self.high = self.close if self.high is None else np.maximum(np.asarray(self.high, float), self.close)
+
+    @property
+    def shape(self):
+        return self.close.shape
+
+
+@dataclass
+class BookOutcome:
+    """Results of :func:`run_book`.
+
+    Attributes
+    ----------
+    liq_step : ndarray of int64, shape (n_paths, n_positions)
+        First liquidation step per position, -1 when never liquidated.
+    value : ndarray, shape (n_paths, n_steps + 1)
+        Portfolio value at each step's close (cross accounts counted once, wallet included).
+    position_end : ndarray, shape (n_paths, n_positions)
+        Value of each position at the last close (cross perps: their unrealised P&L).
+    position_start : ndarray, shape (n_positions,)
+        Value of each position today.
+    account_value : ndarray, shape (n_paths, n_steps + 1, n_accounts)
+        Wallet plus unrealised P&L of each cross account at close, 0 once liquidated.
+    account_margin_ratio : ndarray, shape (n_paths, n_steps + 1, n_accounts)
+        Maintenance margin / equity at the worst prices of each step (>= 1 liquidates).
+    loan_health : ndarray, shape (n_paths, n_steps + 1, n_loans)
+        Health factor at the worst prices of each step, with the quantities held entering it.
+    position_values : ndarray, shape (n_paths, n_steps + 1, n_positions), optional
+        Per-position values at every close (only with ``track_positions=True``).
+    """
+
+    liq_step: np.ndarray
+    value: np.ndarray
+    position_end: np.ndarray
+    position_start: np.ndarray
+    account_value: np.ndarray
+    account_margin_ratio: np.ndarray
+    loan_health: np.ndarray
+    loan_value: np.ndarray
+    position_values: np.ndarray | None = None
+
+
+# --------------------------------------------------------------------------- helpers
+def _first_true(mask: np.ndarray) -> np.ndarray:
+    """First index along axis 1 where ``mask`` holds, -1 where never. (P, T, n) -> (P, n)."""
+    has = mask.any(axis=1)
+    return np.where(has, mask.argmax(axis=1), -1)
+
+
+def _first_cross(running: np.ndarray, asset: np.ndarray, level: np.ndarray, below: bool) -> np.ndarray:
+    """First step where a monotone running extreme crosses ``level``.
+
+    ``running`` (P, T, A) is a running minimum (``below``) or maximum; the crossing mask is
+    monotone in t, so its first index is ``T - count``. Chunked over positions so memory
+    stays under ~8M elements per chunk. NaN levels never cross.
+    """
+    n_paths, n_steps, _ = running.shape
+    out = np.full((n_paths, len(level)), -1, dtype=np.int64)
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, n_paths * n_steps))
+    for lo in range(0, len(level), chunk):
+        sl = slice(lo, lo + chunk)
+        vals = running[:, :, asset[sl]]
+        mask = vals <= level[sl] if below else vals >= level[sl]
+        count = mask.sum(axis=1)
+        out[:, sl] = np.where(count > 0, n_steps - count, -1)
+    return out
+
+
+@dataclass
+class _MMCurve:
+    """Sum of tiered maintenance margins of several positions on one price, as an exact
+    piecewise-linear function of that price: ``MM(x) = slope(x)*x + intercept(x)``."""
+
+    breaks: np.ndarray
+    slope: np.ndarray       # len(breaks) + 1
+    intercept: np.ndarray
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        k = np.searchsorted(self.breaks, x, side="right")
+        return self.slope[k] * x + self.intercept[k]
+
+
+def _mm_curve(qty: np.ndarray, lines: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _MMCurve:
+    base_slope = 0.0
+    base_int = 0.0
+    bps, dslope, dint = [], [], []
+    for q, (floors, mmr, cum) in zip(qty, lines):
+        base_slope += q * mmr[0]
+        base_int -= cum[0]
+        for k in range(1, len(mmr)):
+            bps.append(floors[k] / q)
+            dslope.append(q * (mmr[k] - mmr[k - 1]))
+            dint.append(-(cum[k] - cum[k - 1]))
+    order = np.argsort(bps, kind="stable")
+    b = np.asarray(bps, float)[order]
+    ds = np.asarray(dslope, float)[order]
+    di = np.asarray(dint, float)[order]
+    slope = base_slope + np.r_[0.0, np.cumsum(ds)]
+    intercept = base_int + np.r_[0.0, np.cumsum(di)]
+    return _MMCurve(b, slope, intercept)
+
+
+def _cross_groups(book: Book):
+    """Group cross positions by (account, asset, side): linear equity terms + MM curve."""
+    groups = {}
+    for i in range(len(book.cross_pos)):
+        key = (int(book.cross_account[i]), int(book.cross_asset[i]), int(book.cross_sign[i]))
+        groups.setdefault(key, []).append(i)
+    out = []
+    for (acc, asset, sign), members in groups.items():
+        m = np.asarray(members)
+        q = book.cross_qty[m]
+        out.append((acc, asset, sign,
+                    float(sign * q.sum()),                              # slope of equity in price
+                    float(-sign * np.dot(q, book.cross_entry[m])),      # constant of equity
+                    _mm_curve(q, [book.cross_lines[i] for i in m])))
+    return out
+
+
+def _liquidate_loans(qc, qd, pc, pd, lt, bonus, cf, full, small):
+    """Liquidate loans (rows) repeatedly at fixed prices while HF < 1. Arrays (N, A), in place.
+
+    Each round repays the close factor of the debt (100% at HF <= ``full`` or when the
+    collateral or debt is worth less than ``small``), pro rata over debt assets, and seizes
+    collateral worth repaid*(1 + bonus) pro rata to collateral value, capped at what is held;
+    when the collateral is gone the remaining debt is burned (bad debt).
+    """
+    for _ in range(MAX_LIQUIDATION_ROUNDS):
+        cv = qc * pc
+        c_tot = cv.sum(axis=1)
+        d_tot = (qd * pd).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hf = np.where(d_tot > 0, (cv * lt).sum(axis=1) / d_tot, np.inf)
+        act = (hf < 1.0) & (d_tot > 0) & (c_tot > 0)
+        if not act.any():
+            break
+        f = np.where((hf <= full) | (d_tot < small) | (c_tot < small), 1.0, cf)
+        repay = f * d_tot
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(c_tot[:, None] > 0, cv / c_tot[:, None], 0.0)
+        seize = repay[:, None] * w * (1.0 + bonus)
+        s_tot = seize.sum(axis=1)
+        over = s_tot > c_tot
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(over, c_tot / np.where(s_tot > 0, s_tot, 1.0), 1.0)
+        seize = np.where(over[:, None], cv, seize)
+        repay = repay * scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            seized_qty = np.where(pc > 0, seize / np.where(pc > 0, pc, 1.0), 0.0)
+        new_qc = np.where(over[:, None], 0.0, np.maximum(qc - seized_qty, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keep = np.where(d_tot > 0, 1.0 - repay / np.where(d_tot > 0, d_tot, 1.0), 1.0)
+        new_qd = qd * np.maximum(keep, 0.0)[:, None]
+        gone = (new_qc * pc).sum(axis=1) <= 0
+        new_qd = np.where(gone[:, None], 0.0, new_qd)
+        qc[act] = new_qc[act]
+        qd[act] = new_qd[act]
+    return qc, qd
+
+
+# --------------------------------------------------------------------------- kernel
+def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False) -> BookOutcome:
+    """Liquidate and value every position of ``book`` along every path.
+
+    Parameters
+    ----------
+    book : Book
+    paths : PricePaths with arrays of shape (n_paths, n_steps + 1, n_assets) in the
+        book's asset order.
+    track_positions : also return per-position values at every step (memory
+        n_paths * (n_steps + 1) * n_positions).
+    """
+    close, low, high = paths.close, paths.low, paths.high
+    n_paths, n_t, n_assets = close.shape
+    if n_assets != len(book.assets):
+        raise ValueError(f"price paths have {n_assets} assets, the book has {len(book.assets)}")
+    low_w = low.copy()
+    high_w = high.copy()
+    low_w[:, 0, :] = close[:, 0, :]       # step 0 is today: its close only
+    high_w[:, 0, :] = close[:, 0, :]
+    n_pos = book.n_positions
+    liq = np.full((n_paths, n_pos), -1, dtype=np.int64)
+    end = np.zeros((n_paths, n_pos))
+    start = np.zeros(n_pos)
+    value = np.zeros((n_paths, n_t))
+    pv = np.zeros((n_paths, n_t, n_pos)) if track_positions else None
+    today = close[:, 0, :]
+
+    # ---- spot
+    if len(book.spot_pos):
+        qty_by_asset = np.bincount(book.spot_asset, weights=book.spot_qty, minlength=n_assets)
+        value += close @ qty_by_asset
+        end[:, book.spot_pos] = close[:, -1, book.spot_asset] * book.spot_qty
+        start[book.spot_pos] = today[0, book.spot_asset] * book.spot_qty
+        if pv is not None:
+            pv[:, :, book.spot_pos] = close[:, :, book.spot_asset] * book.spot_qty
+
+    # ---- isolated perps
+    if len(book.iso_pos):
+        lp = book.iso_lp
+        longs = book.iso_sign > 0
+        steps = np.full((n_paths, len(lp)), -1, dtype=np.int64)
+        if longs.any():
+            runmin = np.minimum.accumulate(low_w, axis=1)
+            steps[:, longs] = _first_cross(runmin, book.iso_asset[longs], lp[longs], below=True)
+            del runmin
+        if (~longs).any():
+            runmax = np.maximum.accumulate(high_w, axis=1)
+            steps[:, ~longs] = _first_cross(runmax, book.iso_asset[~longs], lp[~longs], below=False)
+            del runmax
+        liq[:, book.iso_pos] = steps
+        c = book.iso_margin - book.iso_sign * book.iso_qty * book.iso_entry
+        d = book.iso_sign * book.iso_qty
+        removed_at = np.where(steps >= 0, steps, n_t)                     # (P, n_iso)
+        flat = ((np.arange(n_paths)[:, None] * (n_t + 1) + removed_at) * n_assets
+                + book.iso_asset[None, :]).ravel()
+        size = n_paths * (n_t + 1) * n_assets
+        dc = np.bincount(flat, weights=np.broadcast_to(c, steps.shape).ravel(), minlength=size)
+        dd = np.bincount(flat, weights=np.broadcast_to(d, steps.shape).ravel(), minlength=size)
+        dc = dc.reshape(n_paths, n_t + 1, n_assets)
+        dd = dd.reshape(n_paths, n_t + 1, n_assets)
+        # alive(t) = sum over positions removed after t  (reverse cumulative sum)
+        alive_c = np.cumsum(dc[:, ::-1], axis=1)[:, ::-1][:, 1:]
+        alive_d = np.cumsum(dd[:, ::-1], axis=1)[:, ::-1][:, 1:]
+        value += (alive_c + alive_d * close).sum(axis=2)
+        alive_end = steps < 0
+        end[:, book.iso_pos] = np.where(alive_end, c + d * close[:, -1, book.iso_asset], 0.0)
+        start[book.iso_pos] = np.where(steps[0] == 0, c + d * today[0, book.iso_asset],
+                                       c + d * today[0, book.iso_asset])
+        if pv is not None:
+            t_idx = np.arange(n_t)[None, :, None]
+            alive = (steps[:, None, :] < 0) | (t_idx < steps[:, None, :])
+            pv[:, :, book.iso_pos] = np.where(alive, c + d * close[:, :, book.iso_asset], 0.0)
+
+    # ---- cross accounts
+    n_acc = book.n_accounts
+    account_value = np.zeros((n_paths, n_t, n_acc))
+    margin_ratio = np.zeros((n_paths, n_t, n_acc))
+    if n_acc:
+        equity_w = np.broadcast_to(book.account_wallet, (n_paths, n_t, n_acc)).copy()
+        mm_w = np.zeros((n_paths, n_t, n_acc))
+        upnl_close = np.zeros((n_paths, n_t, n_acc))
+        for acc, asset, sign, slope, const, curve in _cross_groups(book):
+            x = (low_w if sign > 0 else high_w)[:, :, asset]
+            equity_w[:, :, acc] += slope * x + const
+            mm_w[:, :, acc] += curve(x)
+            upnl_close[:, :, acc] += slope * close[:, :, asset] + const
+        acc_liq = _first_true(equity_w <= mm_w)                            # (P, n_acc)
+        t_idx = np.arange(n_t)[None, :, None]
+        alive = (acc_liq[:, None, :] < 0) | (t_idx < acc_liq[:, None, :])
+        account_value = np.where(alive, book.account_wallet + upnl_close, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            margin_ratio = np.where(equity_w > 0, mm_w / equity_w, np.inf)
+        value += account_value.sum(axis=2)
+        if len(book.cross_pos):
+            acc_of = book.cross_account
+            liq[:, book.cross_pos] = acc_liq[:, acc_of]
+            upnl = book.cross_sign * book.cross_qty * (close[:, :, book.cross_asset] - book.cross_entry)
+            alive_pos = alive[:, :, acc_of]
+            end[:, book.cross_pos] = np.where(alive_pos[:, -1], upnl[:, -1], 0.0)
+            start[book.cross_pos] = upnl[0, 0]
+            if pv is not None:
+                pv[:, :, book.cross_pos] = np.where(alive_pos, upnl, 0.0)
+
+    # ---- loans
+    n_loans = len(book.loan_pos)
+    loan_health = np.zeros((n_paths, n_t, n_loans))
+    loan_value = np.zeros((n_paths, n_t, n_loans))
+    if n_loans:
+        qc = np.broadcast_to(book.loan_coll, (n_paths, n_loans, n_assets)).copy()
+        qd = np.broadcast_to(book.loan_debt, (n_paths, n_loans, n_assets)).copy()
+        lt = book.loan_lt
+        first = np.full((n_paths, n_loans), -1, dtype=np.int64)
+        hf_from = np.zeros((n_paths, n_loans), dtype=np.int64)   # steps whose HF uses current qty
+        val_from = np.zeros((n_paths, n_loans), dtype=np.int64)  # steps whose value uses current qty
+        pending = np.ones((n_paths, n_loans), dtype=bool)
+        t_idx = np.arange(n_t)[None, :, None]
+        for _ in range(MAX_LOAN_EVENTS):
+            num = np.einsum("pta,pla->ptl", low_w, qc * lt)
+            den = np.einsum("pta,pla->ptl", high_w, qd)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                hf = np.where(den > 0, num / den, np.inf)
+            vals = np.einsum("pta,pla->ptl", close, qc - qd)
+            upd_v = pending[:, None, :] & (t_idx >= val_from[:, None, :])
+            upd_h = pending[:, None, :] & (t_idx >= hf_from[:, None, :])
+            loan_value = np.where(upd_v, vals, loan_value)
+            loan_health = np.where(upd_h, hf, loan_health)
+            trigger = (hf < 1.0) & upd_h
+            ev = _first_true(trigger)                                      # (P, L)
+            hit = ev >= 0
+            if not hit.any():
+                break
+            p_i, l_i = np.nonzero(hit)
+            t_i = ev[p_i, l_i]
+            sub_c = qc[p_i, l_i]
+            sub_d = qd[p_i, l_i]
+            _liquidate_loans(sub_c, sub_d, low_w[p_i, t_i], high_w[p_i, t_i], lt[l_i],
+                             book.loan_bonus[l_i], book.loan_cf[l_i], book.loan_full_close[l_i],
+                             book.loan_small[l_i])
+            qc[p_i, l_i] = sub_c
+            qd[p_i, l_i] = sub_d
+            first = np.where(hit & (first < 0), ev, first)
+            val_from = np.where(hit, ev, val_from)
+            hf_from = np.where(hit, ev + 1, hf_from)
+            pending = hit
+        liq[:, book.loan_pos] = first
+        value += loan_value.sum(axis=2)
+        end[:, book.loan_pos] = loan_value[:, -1, :]
+        start[book.loan_pos] = (book.loan_coll - book.loan_debt) @ today[0]
+        if pv is not None:
+            pv[:, :, book.loan_pos] = loan_value
+
+    return BookOutcome(liq_step=liq, value=value, position_end=end, position_start=start,
+                       account_value=account_value, account_margin_ratio=margin_ratio,
+                       loan_health=loan_health, loan_value=loan_value, position_values=pv)
+
+
+def max_drawdown(value: np.ndarray) -> np.ndarray:
+    """Largest fall from a running peak, as a fraction of that peak, along the last axis.
+
+    ``value`` of shape (..., n_steps + 1) -> (...). Zero where value never falls; where the
+    peak is not positive the drawdown is measured against its absolute value.
+    """
+    peak = np.maximum.accumulate(value, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd = np.where(peak != 0, (peak - value) / np.abs(peak), 0.0)
+    return dd.max(axis=-1)

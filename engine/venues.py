@@ -1,0 +1,138 @@
+"""Venue presets: maintenance-margin tier tables of perp venues and Aave v3 parameters.
+
+Tables live in ``resources/venues.json`` and ``resources/aave_v3.json`` (snapshots cited
+there). A :class:`TierTable` gives the maintenance margin as a function of notional:
+``MM(N) = N*mmr_k - cum_k`` for the tier k holding N. Because ``cum`` follows the
+recursion ``cum_n = cum_{n-1} + floor_n*(mmr_n - mmr_{n-1})``, MM is continuous and convex
+in N, so ``MM(N) = max_k (N*mmr_k - cum_k)`` over all tiers; the vectorised code uses that.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .errors import InputError
+from .resources import load_json_resource
+
+ASSET_ALIASES = {"WBTC": "BTC", "CBBTC": "BTC", "WETH": "ETH"}
+
+
+@dataclass(frozen=True)
+class TierTable:
+    """Tiered maintenance margin of one contract on one venue.
+
+    Attributes
+    ----------
+    floors, caps : ndarray of shape (n_tiers,)
+        Tier bounds, in USD notional (``basis == "notional"``) or base quantity
+        (``basis == "quantity"``); the last cap is ``inf``.
+    mmr, cum : ndarray of shape (n_tiers,)
+        Maintenance margin rate and maintenance amount (deduction) per tier.
+    max_leverage : ndarray of shape (n_tiers,)
+    """
+
+    venue: str
+    asset: str
+    floors: np.ndarray
+    caps: np.ndarray
+    mmr: np.ndarray
+    cum: np.ndarray
+    max_leverage: np.ndarray
+    basis: str = "notional"
+
+    def index(self, amount: float) -> int:
+        """Tier index holding ``amount`` (notional or quantity); beyond the table: last tier."""
+        k = int(np.searchsorted(self.caps, amount, side="left"))
+        # tiers are floor < amount <= cap; amount exactly at 0 belongs to tier 0
+        return min(k, len(self.caps) - 1)
+
+    def maintenance(self, notional):
+        """MM(N) = max_k (N*mmr_k - cum_k); any array shape of N (notional basis)."""
+        n = np.asarray(notional, dtype=float)
+        return np.max(n[..., None] * self.mmr - self.cum, axis=-1)
+
+    def max_leverage_at(self, notional: float) -> float:
+        return float(self.max_leverage[self.index(notional)])
+
+
+def _table_from_json(venue: str, asset: str, rows: list[dict], basis: str) -> TierTable:
+    floors = np.array([float(r.get("floor", 0.0)) for r in rows])
+    caps = np.array([np.inf if r.get("cap") is None else float(r["cap"]) for r in rows])
+    mmr = np.array([float(r["mmr"]) for r in rows])
+    cum = np.array([float(r.get("cum", 0.0)) for r in rows])
+    lev = np.array([float(r.get("max_leverage", 1.0 / (2.0 * r["mmr"]))) for r in rows])
+    caps[-1] = np.inf
+    return TierTable(venue, asset, floors, caps, mmr, cum, lev, basis)
+
+
+@lru_cache(maxsize=None)
+def _venues() -> dict:
+    return load_json_resource("venues.json")["venues"]
+
+
+def venue_names() -> tuple[str, ...]:
+    return tuple(_venues())
+
+
+def venue_info(venue: str) -> dict:
+    try:
+        return _venues()[venue]
+    except KeyError:
+        raise InputError(f"unknown venue; known venues are {', '.join(venue_names())}",
+                         field="venue", value=venue) from None
+
+
+def venue_formula(venue: str | None) -> str:
+    """Liquidation formula family of a venue: binance (generic), bybit, okx or hyperliquid."""
+    if venue is None:
+        return "binance"
+    return venue_info(venue).get("formula", venue)
+
+
+@lru_cache(maxsize=None)
+def tier_table(venue: str, asset: str) -> TierTable | None:
+    """The tier table of ``asset`` on ``venue``, or None where the snapshot has none."""
+    info = venue_info(venue)
+    asset = ASSET_ALIASES.get(asset.upper(), asset.upper())
+    rows = info.get("tiers", {}).get(asset)
+    if not rows:
+        return None
+    return _table_from_json(venue, asset, rows, info.get("tier_basis", "notional"))
+
+
+def single_tier(mmr: float, cum: float = 0.0, venue: str = "explicit", asset: str = "") -> TierTable:
+    """A one-row table for an explicit ``maintenance_margin_rate`` / ``maintenance_amount``."""
+    return TierTable(venue, asset, np.array([0.0]), np.array([np.inf]), np.array([float(mmr)]),
+                     np.array([float(cum)]), np.array([np.inf]), "notional")
+
+
+def taker_fee(venue: str | None) -> float:
+    """Fee term of OKX's liquidation formula (0 for the other venues)."""
+    if venue is None:
+        return 0.0
+    return float(venue_info(venue).get("taker_fee", 0.0)) if venue_formula(venue) == "okx" else 0.0
+
+
+# --------------------------------------------------------------------------- Aave v3
+@lru_cache(maxsize=None)
+def _aave() -> dict:
+    return load_json_resource("aave_v3.json")
+
+
+def aave_reserve(asset: str) -> dict | None:
+    """Aave v3 (Ethereum Core) parameters of a collateral asset: {'ltv','lt','bonus'} or None."""
+    data = _aave()
+    reserves = data.get("reserves", data.get("assets", {}))
+    name = asset.upper()
+    aliases = {k.upper(): v for k, v in data.get("aliases", {}).items()}
+    for key in (name, aliases.get(name, name)):
+        for rk, rv in reserves.items():
+            if rk.upper() == key.upper():
+                return rv
+    return None
+
+
+def aave_close_factor_threshold() -> float:
+    return float(_aave().get("close_factor_hf_threshold", 0.95))

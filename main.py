@@ -1,0 +1,27 @@
+"""CrashLab entry point.
+
+``python main.py`` opens the desktop app on the bundled demo portfolio, ``python main.py
+FILE`` on a file, and ``python main.py SUBCOMMAND ...`` runs the headless command line
+(scenarios, liquidation, stress, reverse, montecarlo) on the same engine.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import sys
+
+
+def run(argv: list[str]) -> int:
+    from cli import SUBCOMMANDS, main as cli_main
+    if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
+        if argv[0] in ("-h", "--help"):
+            print(__doc__.strip())
+            print("\nSubcommands: " + ", ".join(SUBCOMMANDS) + " (each has --help)")
+            return 0
+        return cli_main(argv)
+    from ui.app import run_gui
+    return run_gui(argv)
+
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()
+    sys.exit(run(sys.argv[1:]))
