@@ -1,0 +1,186 @@
+"""Holdings CSV import: one row per position (and per cross account), mapped onto the
+``crashlab.portfolio/1`` model.
+
+Columns (header names are case-insensitive; common exchange-export aliases accepted)::
+
+    id, kind, asset, side, quantity, entry_price, leverage, isolated_margin, margin_mode,
+    account, venue, maintenance_margin_rate, maintenance_amount, cost_basis, price,
+    collateral, debt, close_factor, liquidation_bonus, preset, wallet_balance
+
+* ``kind`` is spot, perp, loan or account (an account row gives ``id``, ``wallet_balance``
+  and optionally ``venue``). Without a kind column: rows with a side are perps, else spot.
+* ``price`` sets today's price of the row's asset (the last row wins).
+* loans: ``collateral`` = ``ETH:12:0.83`` (asset:quantity[:liquidation threshold[:bonus]]),
+  several joined with ``|``; ``debt`` = ``USDC:18000``.
+* symbols such as BTCUSDT, BTC-PERP or ETH/USDT are reduced to the base asset; sides buy/sell
+  map to long/short; percentages such as ``0.5%`` are read as fractions.
+
+Every problem raises :class:`InputError` naming the file, row, column and value.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from .errors import InputError
+from .portfolio import Portfolio, account_from_dict, position_from_dict
+
+ALIASES = {
+    "id": ("id", "name", "position", "position_id", "label"),
+    "kind": ("kind", "type", "position_type", "instrument"),
+    "asset": ("asset", "symbol", "coin", "ticker", "currency", "contract", "market"),
+    "side": ("side", "direction", "position_side"),
+    "quantity": ("quantity", "qty", "size", "amount", "position_size", "balance", "holdings"),
+    "entry_price": ("entry_price", "entry", "avg_price", "average_price", "avg_entry_price",
+                    "open_price", "entryprice"),
+    "leverage": ("leverage", "lev"),
+    "isolated_margin": ("isolated_margin", "margin", "position_margin"),
+    "margin_mode": ("margin_mode", "margin_type", "mode"),
+    "account": ("account", "account_id"),
+    "venue": ("venue", "exchange"),
+    "maintenance_margin_rate": ("maintenance_margin_rate", "mmr"),
+    "maintenance_amount": ("maintenance_amount", "maintenance_deduction", "cum"),
+    "cost_basis": ("cost_basis", "cost", "avg_cost", "purchase_price", "buy_price"),
+    "price": ("price", "mark_price", "current_price", "last_price", "mark"),
+    "collateral": ("collateral",),
+    "debt": ("debt", "borrowed", "borrow"),
+    "close_factor": ("close_factor",),
+    "liquidation_bonus": ("liquidation_bonus", "bonus"),
+    "preset": ("preset", "protocol"),
+    "wallet_balance": ("wallet_balance", "wallet"),
+}
+_QUOTE = re.compile(r"[-/_ ]?(USDT|USDC|USD|BUSD|FDUSD|PERP|SWAP)$", re.IGNORECASE)
+_SIDES = {"long": "long", "buy": "long", "short": "short", "sell": "short", "l": "long", "s": "short"}
+_KIND_ALIASES = {"spot": "spot", "wallet": "spot", "coin": "spot", "perp": "perp", "perpetual": "perp",
+                 "future": "perp", "futures": "perp", "swap": "perp", "loan": "loan", "borrow": "loan",
+                 "account": "account", "cross_account": "account"}
+
+
+def base_asset(symbol: str) -> str:
+    s = symbol.strip().upper()
+    for _ in range(2):
+        stripped = _QUOTE.sub("", s)
+        if stripped and stripped != s:
+            s = stripped.rstrip("-/_ ")
+    return s
+
+
+def _legs(text: str, column: str, where: str) -> list[dict]:
+    legs = []
+    for part in filter(None, (x.strip() for x in re.split(r"[|;]", text or ""))):
+        bits = [b.strip() for b in re.split(r"[: ]+", part) if b.strip()]
+        if len(bits) < 2:
+            raise InputError("must look like ASSET:QUANTITY[:LT[:BONUS]], several joined with |",
+                             field=column, value=part, source=where)
+        leg = {"asset": base_asset(bits[0]), "quantity": bits[1]}
+        if len(bits) > 2:
+            leg["liquidation_threshold"] = bits[2].lstrip("@")
+        if len(bits) > 3:
+            leg["liquidation_bonus"] = bits[3]
+        legs.append(leg)
+    return legs
+
+
+def import_holdings_csv(path: str | Path, text: str | None = None) -> Portfolio:
+    """Read a holdings CSV into a Portfolio (not validated across fields: see check_portfolio)."""
+    path = Path(path)
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise InputError("file not found", field="path", value=str(path)) from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"is not UTF-8 text ({exc.reason})", field="path", value=str(path)) from None
+    if not text.strip():
+        raise InputError("the file is empty", field="path", value=str(path))
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    rows = [r for r in reader if any(c.strip() for c in r)]
+    header = [h.strip().lower().replace(" ", "_") for h in rows[0]]
+    col: dict[str, int] = {}
+    for canon, names in ALIASES.items():
+        for i, h in enumerate(header):
+            if h in names and canon not in col:
+                col[canon] = i
+    if "asset" not in col and "collateral" not in col and "wallet_balance" not in col:
+        raise InputError("no asset/symbol column found; expected a header such as "
+                         "id,kind,asset,side,quantity,entry_price,leverage", field="header",
+                         value=",".join(rows[0]), source=path.name)
+    prices: dict[str, object] = {}
+    positions, accounts = [], []
+    for n, raw in enumerate(rows[1:], start=2):
+        where = f"{path.name}:row {n}"
+
+        def get(name):
+            i = col.get(name)
+            if i is None or i >= len(raw):
+                return None
+            v = raw[i].strip()
+            return v if v != "" else None
+
+        kind = get("kind")
+        if kind is not None:
+            k = _KIND_ALIASES.get(kind.lower().replace(" ", "_"))
+            if k is None:
+                raise InputError("must be spot, perp, loan or account", field="kind", value=kind,
+                                 source=where)
+            kind = k
+        else:
+            kind = "loan" if get("collateral") else ("perp" if get("side") else "spot")
+        if kind == "account":
+            acc = {"id": get("id"), "wallet_balance": get("wallet_balance") or get("quantity")}
+            if get("venue"):
+                acc["venue"] = get("venue").lower()
+            accounts.append(account_from_dict(acc, len(accounts), where))
+            continue
+        pid = get("id") or f"{kind}-{n - 1}"
+        d: dict[str, object] = {"id": pid, "kind": kind}
+        if kind == "loan":
+            d["collateral"] = _legs(get("collateral") or "", "collateral", where)
+            d["debt"] = _legs(get("debt") or "", "debt", where)
+            for key in ("close_factor", "liquidation_bonus"):
+                if get(key) is not None:
+                    d[key] = get(key)
+            if get("preset"):
+                d["preset"] = get("preset").lower()
+        else:
+            asset = get("asset")
+            d["asset"] = base_asset(asset) if asset else asset
+            d["quantity"] = get("quantity")
+            if d["quantity"] is not None and d["quantity"].startswith("-") and kind == "perp" and not get("side"):
+                d["quantity"] = d["quantity"][1:]
+                d["side"] = "short"
+            if kind == "spot":
+                if get("cost_basis") is not None:
+                    d["cost_basis"] = get("cost_basis")
+            else:
+                side = get("side")
+                if side is not None:
+                    d["side"] = _SIDES.get(side.lower(), side)
+                elif "side" not in d:
+                    d["side"] = "long"
+                for key in ("entry_price", "leverage", "isolated_margin", "account",
+                            "maintenance_margin_rate", "maintenance_amount"):
+                    if get(key) is not None:
+                        d[key] = get(key)
+                if get("venue"):
+                    d["venue"] = get("venue").lower()
+                mode = get("margin_mode")
+                if mode:
+                    d["margin_mode"] = mode.lower()
+                elif get("account"):
+                    d["margin_mode"] = "cross"
+            if get("price") is not None and d.get("asset"):
+                prices[d["asset"]] = get("price")
+        positions.append(position_from_dict(d, len(positions), where))
+    from .portfolio import _number  # shared number parsing
+    parsed_prices = {a: _number(v, field=f"price ({a})", position=None, positive=True, source=path.name)
+                     for a, v in prices.items()}
+    if not positions and not accounts:
+        raise InputError("holds no positions", field="rows", value=0, source=path.name)
+    return Portfolio(name=path.stem, prices=parsed_prices, accounts=accounts, positions=positions)

@@ -1,0 +1,256 @@
+"""Property test: the vectorised replay kernel equals a plain per-step loop.
+
+The loop below is written independently of engine/replay.py: it walks the steps one by
+one, looks tiers up by notional (not the kernel's max-of-lines / breakpoint curves),
+liquidates loans with the scalar ``liquidate_loan_once`` and values everything at each
+close. Random books (spot, isolated and cross perps, loans) on random OHLC paths.
+"""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import PricePaths, compile_book, portfolio_from_dict, run_book
+from engine import liquidation as lq
+from engine.book import perp_terms
+from engine.portfolio import Loan, Perp, Spot
+
+ASSETS = ["BTC", "ETH", "SOL", "USDC"]
+TODAY = {"BTC": 85000.0, "ETH": 2950.0, "SOL": 121.0, "USDC": 1.0}
+
+
+# ------------------------------------------------------------------ reference loop
+def slow_replay(p, close, low, high):
+    """Per-step reference. close/low/high: dict asset -> array (T+1,). Returns (liq, value)."""
+    T1 = len(close["BTC"])
+    ids = [pos.id for pos in p.positions]
+    liq = {i: -1 for i in ids}
+    values = np.zeros(T1)
+    state = {}
+    for pos in p.positions:
+        if isinstance(pos, Loan):
+            state[pos.id] = ([l.quantity for l in pos.collateral], [l.quantity for l in pos.debt])
+    acc_alive = {a.id: True for a in p.accounts}
+    acc_liq = {a.id: -1 for a in p.accounts}
+    for t in range(T1):
+        lo = {a: (close[a][t] if t == 0 else low[a][t]) for a in close}
+        hi = {a: (close[a][t] if t == 0 else high[a][t]) for a in close}
+        cl = {a: close[a][t] for a in close}
+        total = 0.0
+        # cross accounts
+        for acc in p.accounts:
+            members = [x for x in p.positions if isinstance(x, Perp) and x.account == acc.id]
+            if acc_alive[acc.id]:
+                eq = acc.wallet_balance
+                mm = 0.0
+                for x in members:
+                    px = lo[x.asset] if x.side == "long" else hi[x.asset]
+                    eq += x.sign * x.quantity * (px - x.entry_price)
+                    table = perp_terms(x, acc.venue).table
+                    if perp_terms(x, acc.venue).formula == "okx":
+                        rate = table.mmr[table.index(x.quantity)] + perp_terms(x, acc.venue).fee
+                        mm += x.quantity * px * rate
+                    else:
+                        k = table.index(x.quantity * px)
+                        mm += x.quantity * px * table.mmr[k] - table.cum[k]
+                if eq <= mm:
+                    acc_alive[acc.id] = False
+                    acc_liq[acc.id] = t
+            if acc_alive[acc.id]:
+                total += acc.wallet_balance + sum(
+                    x.sign * x.quantity * (cl[x.asset] - x.entry_price) for x in members)
+        for pos in p.positions:
+            if isinstance(pos, Spot):
+                total += pos.quantity * cl[pos.asset]
+            elif isinstance(pos, Perp) and pos.margin_mode == "cross":
+                liq[pos.id] = acc_liq[pos.account]
+            elif isinstance(pos, Perp):
+                terms = perp_terms(pos)
+                lp = lq.isolated_liquidation_price(pos.sign, pos.quantity, pos.entry_price, terms)
+                if liq[pos.id] < 0 and lp is not None:
+                    if (pos.sign > 0 and lo[pos.asset] <= lp) or (pos.sign < 0 and hi[pos.asset] >= lp):
+                        liq[pos.id] = t
+                if liq[pos.id] < 0:
+                    total += terms.margin + pos.sign * pos.quantity * (cl[pos.asset] - pos.entry_price)
+            else:
+                cq, dq = (np.array(v, float) for v in state[pos.id])
+                lts = [l.liquidation_threshold for l in pos.collateral]
+                bon = [pos.liquidation_bonus if l.liquidation_bonus is None else l.liquidation_bonus
+                       for l in pos.collateral]
+                cp = [lo[l.asset] for l in pos.collateral]
+                dp = [hi[l.asset] for l in pos.debt]
+                for _ in range(100):
+                    hf = lq.health_factor(cq, cp, lts, dq, dp)
+                    if not (hf < 1 and dq.sum() > 0 and cq.sum() > 0):
+                        break
+                    if liq[pos.id] < 0:
+                        liq[pos.id] = t
+                    lq.liquidate_loan_once(cq, cp, lts, bon, dq, dp, pos.close_factor, 0.95)
+                state[pos.id] = (cq, dq)
+                total += float(np.dot(cq, [cl[l.asset] for l in pos.collateral])
+                               - np.dot(dq, [cl[l.asset] for l in pos.debt]))
+        values[t] = total
+    return liq, values
+
+
+# ------------------------------------------------------------------ strategies
+def perps(draw, n, cross_account=None):
+    out = []
+    for i in range(n):
+        asset = draw(st.sampled_from(["BTC", "ETH", "SOL"]))
+        side = draw(st.sampled_from(["long", "short"]))
+        entry = TODAY[asset] * draw(st.floats(0.8, 1.2))
+        qty = draw(st.floats(0.01, 50.0)) * 60000 / TODAY[asset]
+        d = {"kind": "perp", "asset": asset, "side": side, "quantity": qty, "entry_price": entry}
+        tier = draw(st.sampled_from(["explicit", "binance", "bybit", "okx"]))
+        if tier == "explicit":
+            d["maintenance_margin_rate"] = draw(st.floats(0.0, 0.05))
+            d["maintenance_amount"] = draw(st.floats(0.0, 50.0))
+        elif tier == "okx":
+            d["venue"] = "okx"
+            d["maintenance_margin_rate"] = draw(st.floats(0.002, 0.02))
+        else:
+            d["venue"] = tier
+            if tier == "bybit" and asset != "BTC":
+                d["maintenance_margin_rate"] = 0.01
+        if cross_account:
+            d["margin_mode"] = "cross"
+            d["account"] = cross_account
+        else:
+            d["leverage"] = draw(st.floats(1.0, 20.0))
+        out.append(d)
+    return out
+
+
+@st.composite
+def books(draw):
+    positions = []
+    for i in range(draw(st.integers(0, 2))):
+        positions.append({"kind": "spot", "asset": draw(st.sampled_from(["BTC", "ETH", "SOL"])),
+                          "quantity": draw(st.floats(0.01, 10.0))})
+    positions += perps(draw, draw(st.integers(0, 4)))
+    accounts = []
+    for j in range(draw(st.integers(0, 2))):
+        aid = f"acc{j}"
+        accounts.append({"id": aid, "wallet_balance": draw(st.floats(100.0, 200000.0))})
+        positions += perps(draw, draw(st.integers(1, 3)), aid)
+    for k in range(draw(st.integers(0, 2))):
+        coll = [{"asset": a, "quantity": draw(st.floats(0.1, 20.0)) * 3000 / TODAY[a],
+                 "liquidation_threshold": draw(st.floats(0.6, 0.9)),
+                 "liquidation_bonus": draw(st.floats(0.0, 0.1))}
+                for a in draw(st.lists(st.sampled_from(["BTC", "ETH", "SOL"]), min_size=1, max_size=2,
+                                       unique=True))]
+        cval = sum(c["quantity"] * TODAY[c["asset"]] * c["liquidation_threshold"] for c in coll)
+        debt_asset = draw(st.sampled_from(["USDC", "USDC", "ETH"]))
+        debt_qty = cval * draw(st.floats(0.3, 0.98)) / TODAY[debt_asset]
+        if debt_asset in [c["asset"] for c in coll]:
+            debt_asset = "USDC"
+            debt_qty = cval * 0.5
+        positions.append({"kind": "loan", "collateral": coll,
+                          "debt": [{"asset": debt_asset, "quantity": debt_qty}],
+                          "close_factor": draw(st.sampled_from([0.5, 1.0]))})
+    for n, pos in enumerate(positions):
+        pos["id"] = f"p{n}"
+    if not positions:
+        positions = [{"id": "p0", "kind": "spot", "asset": "BTC", "quantity": 1.0}]
+    return {"prices": TODAY, "accounts": accounts, "positions": positions}
+
+
+@st.composite
+def ohlc(draw, n_assets):
+    T = draw(st.integers(1, 12))
+    seed = draw(st.integers(0, 2**32 - 1))
+    vol = draw(st.sampled_from([0.02, 0.08, 0.25]))
+    rng = np.random.default_rng(seed)
+    r = rng.standard_t(3, size=(T, n_assets)) * vol
+    close = np.exp(np.vstack([np.zeros(n_assets), np.cumsum(r, axis=0)]))
+    lo = close * np.exp(-np.abs(rng.normal(0, vol, close.shape)))
+    hi = close * np.exp(np.abs(rng.normal(0, vol, close.shape)))
+    return close, lo, hi
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_vectorised_replay_equals_step_loop(data):
+    raw = data.draw(books())
+    p = portfolio_from_dict(raw)
+    try:
+        book = compile_book(p)
+    except Exception as exc:  # invalid random book (e.g. leverage above a venue tier's cap)
+        from engine import InputError
+        assert isinstance(exc, InputError)
+        return
+    A = len(book.assets)
+    rc, rl, rh = data.draw(ohlc(A))
+    close = rc * book.today
+    low = rl * book.today
+    high = rh * book.today
+    # stable coins stay at 1
+    for j, a in enumerate(book.assets):
+        if a == "USDC":
+            close[:, j] = low[:, j] = high[:, j] = 1.0
+    out = run_book(book, PricePaths(close[None], low[None], high[None]), track_positions=True)
+    cd = {a: close[:, j] for j, a in enumerate(book.assets)}
+    ld = {a: np.minimum(low[:, j], close[:, j]) for j, a in enumerate(book.assets)}
+    hd = {a: np.maximum(high[:, j], close[:, j]) for j, a in enumerate(book.assets)}
+    for a in ASSETS:
+        cd.setdefault(a, np.full(len(close), TODAY[a]))
+        ld.setdefault(a, cd[a]); hd.setdefault(a, cd[a])
+    liq, values = slow_replay(p, cd, ld, hd)
+    for i, pid in enumerate(book.ids):
+        assert out.liq_step[0, i] == liq[pid], (pid, out.liq_step[0, i], liq[pid])
+    np.testing.assert_allclose(out.value[0], values, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(out.position_values[0].sum(axis=1) + out.account_value[0].sum(axis=1)
+                               - np.where(out.account_value[0] != 0, out.account_value[0], 0).sum(axis=1),
+                               out.position_values[0].sum(axis=1), rtol=1e-12)
+
+
+def test_many_paths_equal_single_path_runs():
+    """Each path of a multi-path run equals that path replayed alone."""
+    raw = {"prices": TODAY, "accounts": [{"id": "a", "wallet_balance": 3000}], "positions": [
+        {"id": "s", "kind": "spot", "asset": "ETH", "quantity": 3},
+        {"id": "l", "kind": "perp", "asset": "SOL", "side": "long", "quantity": 100, "entry_price": 125,
+         "leverage": 8, "venue": "binance"},
+        {"id": "c1", "kind": "perp", "asset": "BTC", "side": "long", "quantity": 0.3, "entry_price": 86000,
+         "margin_mode": "cross", "account": "a", "venue": "binance"},
+        {"id": "c2", "kind": "perp", "asset": "ETH", "side": "short", "quantity": 2, "entry_price": 2900,
+         "margin_mode": "cross", "account": "a", "venue": "binance"},
+        {"id": "ln", "kind": "loan", "collateral": [{"asset": "ETH", "quantity": 5, "liquidation_threshold": 0.83}],
+         "debt": [{"asset": "USDC", "quantity": 9000}]}]}
+    book = compile_book(portfolio_from_dict(raw))
+    rng = np.random.default_rng(7)
+    P, T, A = 64, 20, len(book.assets)
+    r = rng.normal(0, 0.06, (P, T, A))
+    close = book.today * np.exp(np.concatenate([np.zeros((P, 1, A)), np.cumsum(r, axis=1)], axis=1))
+    low = close * np.exp(-np.abs(rng.normal(0, 0.03, close.shape)))
+    usdc = book.asset_index("USDC")
+    close[:, :, usdc] = low[:, :, usdc] = 1.0
+    out = run_book(book, PricePaths(close, low))
+    assert (out.liq_step >= 0).any() and (out.liq_step < 0).any()
+    for k in range(0, P, 9):
+        one = run_book(book, PricePaths(close[k:k + 1], low[k:k + 1]))
+        np.testing.assert_array_equal(one.liq_step[0], out.liq_step[k])
+        np.testing.assert_allclose(one.value[0], out.value[k], rtol=1e-12)
+
+
+def test_liquidated_perp_stays_dead_after_recovery():
+    raw = {"prices": TODAY, "positions": [
+        {"id": "l", "kind": "perp", "asset": "BTC", "side": "long", "quantity": 1, "entry_price": 85000,
+         "leverage": 10, "maintenance_margin_rate": 0.004}]}
+    book = compile_book(portfolio_from_dict(raw))
+    close = np.array([[[85000.0], [75000.0], [95000.0]]])
+    out = run_book(book, PricePaths(close))
+    assert out.liq_step[0, 0] == 1
+    assert out.value[0].tolist() == pytest.approx([8500.0, 0.0, 0.0])
+
+
+def test_position_past_liquidation_today_is_step_zero():
+    raw = {"prices": {"BTC": 50000}, "positions": [
+        {"id": "l", "kind": "perp", "asset": "BTC", "side": "long", "quantity": 1, "entry_price": 60000,
+         "leverage": 10, "maintenance_margin_rate": 0.004}]}
+    p = portfolio_from_dict(raw)
+    book = compile_book(p)
+    assert any("already past its liquidation price" in str(w) for w in book.warnings)
+    out = run_book(book, PricePaths(np.array([[[50000.0], [51000.0]]])))
+    assert out.liq_step[0, 0] == 0
+    assert out.value[0].tolist() == [0.0, 0.0]
