@@ -28,7 +28,8 @@ import numpy as np
 
 from .book import Book
 
-_CHUNK_ELEMENTS = 1 << 23
+_CHUNK_ELEMENTS = 1 << 21
+_DETAIL_ELEMENTS = 1 << 22
 MAX_LOAN_EVENTS = 64
 MAX_LIQUIDATION_ROUNDS = 100
 
@@ -74,8 +75,10 @@ class BookOutcome:
         Wallet plus unrealised P&L of each cross account at close, 0 once liquidated.
     account_margin_ratio : ndarray, shape (n_paths, n_steps + 1, n_accounts)
         Maintenance margin / equity at the worst prices of each step (>= 1 liquidates).
-    loan_health : ndarray, shape (n_paths, n_steps + 1, n_loans)
-        Health factor at the worst prices of each step, with the quantities held entering it.
+    loan_health, loan_value : ndarray, shape (n_paths, n_steps + 1, n_loans), or None
+        Health factor at the worst prices of each step (with the quantities held entering
+        it) and loan value at each close. Computed for small books or with
+        ``track_positions``; None otherwise (they cost n_paths * n_steps * n_loans).
     position_values : ndarray, shape (n_paths, n_steps + 1, n_positions), optional
         Per-position values at every close (only with ``track_positions=True``).
     """
@@ -86,8 +89,8 @@ class BookOutcome:
     position_start: np.ndarray
     account_value: np.ndarray
     account_margin_ratio: np.ndarray
-    loan_health: np.ndarray
-    loan_value: np.ndarray
+    loan_health: np.ndarray | None
+    loan_value: np.ndarray | None
     position_values: np.ndarray | None = None
 
 
@@ -306,38 +309,50 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False) ->
         if len(book.cross_pos):
             acc_of = book.cross_account
             liq[:, book.cross_pos] = acc_liq[:, acc_of]
-            upnl = book.cross_sign * book.cross_qty * (close[:, :, book.cross_asset] - book.cross_entry)
-            alive_pos = alive[:, :, acc_of]
-            end[:, book.cross_pos] = np.where(alive_pos[:, -1], upnl[:, -1], 0.0)
-            start[book.cross_pos] = upnl[0, 0]
+            sq = book.cross_sign * book.cross_qty
+            upnl_end = sq * (close[:, -1, book.cross_asset] - book.cross_entry)
+            end[:, book.cross_pos] = np.where(alive[:, -1, acc_of], upnl_end, 0.0)
+            start[book.cross_pos] = sq * (today[0, book.cross_asset] - book.cross_entry)
             if pv is not None:
-                pv[:, :, book.cross_pos] = np.where(alive_pos, upnl, 0.0)
+                upnl = sq * (close[:, :, book.cross_asset] - book.cross_entry)
+                pv[:, :, book.cross_pos] = np.where(alive[:, :, acc_of], upnl, 0.0)
 
     # ---- loans
     n_loans = len(book.loan_pos)
-    loan_health = np.zeros((n_paths, n_t, n_loans))
-    loan_value = np.zeros((n_paths, n_t, n_loans))
+    detail = track_positions or n_paths * n_t * n_loans <= _DETAIL_ELEMENTS
+    loan_health = np.zeros((n_paths, n_t, n_loans)) if detail else None
+    loan_value = np.zeros((n_paths, n_t, n_loans)) if detail else None
     if n_loans:
+        lt_all = book.loan_lt
         qc = np.broadcast_to(book.loan_coll, (n_paths, n_loans, n_assets)).copy()
         qd = np.broadcast_to(book.loan_debt, (n_paths, n_loans, n_assets)).copy()
-        lt = book.loan_lt
         first = np.full((n_paths, n_loans), -1, dtype=np.int64)
         hf_from = np.zeros((n_paths, n_loans), dtype=np.int64)   # steps whose HF uses current qty
-        val_from = np.zeros((n_paths, n_loans), dtype=np.int64)  # steps whose value uses current qty
         pending = np.ones((n_paths, n_loans), dtype=bool)
-        t_idx = np.arange(n_t)[None, :, None]
+        events = []                                               # per round, for the detail series
+        d_flat, d_w = [], []                                      # net quantity changes at events
         for _ in range(MAX_LOAN_EVENTS):
-            num = np.einsum("pta,pla->ptl", low_w, qc * lt)
-            den = np.einsum("pta,pla->ptl", high_w, qd)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                hf = np.where(den > 0, num / den, np.inf)
-            vals = np.einsum("pta,pla->ptl", close, qc - qd)
-            upd_v = pending[:, None, :] & (t_idx >= val_from[:, None, :])
-            upd_h = pending[:, None, :] & (t_idx >= hf_from[:, None, :])
-            loan_value = np.where(upd_v, vals, loan_value)
-            loan_health = np.where(upd_h, hf, loan_health)
-            trigger = (hf < 1.0) & upd_h
-            ev = _first_true(trigger)                                      # (P, L)
+            # only the paths/loans/steps still pending are searched (few after the first round)
+            psel = np.flatnonzero(pending.any(axis=1))
+            lsel = np.flatnonzero(pending.any(axis=0))
+            t0 = int(hf_from[np.ix_(psel, lsel)][pending[np.ix_(psel, lsel)]].min())
+            if t0 >= n_t:
+                break
+            full_p = len(psel) == n_paths
+            lo_s = low_w[:, t0:] if full_p else low_w[psel, t0:]          # (Ps, Ts, A)
+            hi_s = high_w[:, t0:] if full_p else high_w[psel, t0:]
+            t_rel = np.arange(t0, n_t)[None, :, None]
+            ev = np.full((n_paths, n_loans), -1, dtype=np.int64)
+            step = max(1, _CHUNK_ELEMENTS // max(1, len(psel) * (n_t - t0)))
+            for c0 in range(0, len(lsel), step):
+                ls = lsel[c0:c0 + step]
+                ix = np.ix_(psel, ls)
+                num = lo_s @ (qc[ix] * lt_all[ls]).transpose(0, 2, 1)          # (Ps, Ts, Lc)
+                den = hi_s @ qd[ix].transpose(0, 2, 1)
+                trig = (num < den) & (den > 0)                                 # HF < 1
+                trig &= pending[ix][:, None, :] & (t_rel >= hf_from[ix][:, None, :])
+                ev_c = _first_true(trig)
+                ev[ix] = np.where(ev_c >= 0, ev_c + t0, -1)
             hit = ev >= 0
             if not hit.any():
                 break
@@ -345,21 +360,46 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False) ->
             t_i = ev[p_i, l_i]
             sub_c = qc[p_i, l_i]
             sub_d = qd[p_i, l_i]
-            _liquidate_loans(sub_c, sub_d, low_w[p_i, t_i], high_w[p_i, t_i], lt[l_i],
+            net_before = sub_c - sub_d
+            _liquidate_loans(sub_c, sub_d, low_w[p_i, t_i], high_w[p_i, t_i], lt_all[l_i],
                              book.loan_bonus[l_i], book.loan_cf[l_i], book.loan_full_close[l_i],
                              book.loan_small[l_i])
             qc[p_i, l_i] = sub_c
             qd[p_i, l_i] = sub_d
+            d_flat.append((((p_i * (n_t + 1) + t_i)[:, None]) * n_assets
+                           + np.arange(n_assets)[None, :]).ravel())
+            d_w.append((sub_c - sub_d - net_before).ravel())
+            if detail:
+                events.append((p_i, l_i, t_i, sub_c.copy(), sub_d.copy()))
             first = np.where(hit & (first < 0), ev, first)
-            val_from = np.where(hit, ev, val_from)
             hf_from = np.where(hit, ev + 1, hf_from)
             pending = hit
         liq[:, book.loan_pos] = first
-        value += loan_value.sum(axis=2)
-        end[:, book.loan_pos] = loan_value[:, -1, :]
+        # portfolio value: net loan quantity per asset changes only at liquidation events
+        net = np.broadcast_to((book.loan_coll - book.loan_debt).sum(axis=0), (n_paths, n_t, n_assets))
+        if d_flat:
+            dn = np.bincount(np.concatenate(d_flat), weights=np.concatenate(d_w),
+                             minlength=n_paths * (n_t + 1) * n_assets)
+            net = net + np.cumsum(dn.reshape(n_paths, n_t + 1, n_assets)[:, :n_t], axis=1)
+        value += np.einsum("pta,pta->pt", close, net)
+        end[:, book.loan_pos] = np.einsum("pla,pa->pl", qc - qd, close[:, -1])
         start[book.loan_pos] = (book.loan_coll - book.loan_debt) @ today[0]
-        if pv is not None:
-            pv[:, :, book.loan_pos] = loan_value
+        if detail:
+            loan_value[...] = close @ (book.loan_coll - book.loan_debt).T
+            with np.errstate(divide="ignore", invalid="ignore"):
+                den0 = high_w @ book.loan_debt.T
+                loan_health[...] = np.where(den0 > 0, (low_w @ (book.loan_coll * lt_all).T) / den0, np.inf)
+            t_all = np.arange(n_t)[None, :]
+            for p_i, l_i, t_i, qca, qda in events:
+                vals = np.einsum("kta,ka->kt", close[p_i], qca - qda)
+                loan_value[p_i, :, l_i] = np.where(t_all >= t_i[:, None], vals, loan_value[p_i, :, l_i])
+                num = np.einsum("kta,ka->kt", low_w[p_i], qca * lt_all[l_i])
+                den = np.einsum("kta,ka->kt", high_w[p_i], qda)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    hf = np.where(den > 0, num / den, np.inf)
+                loan_health[p_i, :, l_i] = np.where(t_all > t_i[:, None], hf, loan_health[p_i, :, l_i])
+            if pv is not None:
+                pv[:, :, book.loan_pos] = loan_value
 
     return BookOutcome(liq_step=liq, value=value, position_end=end, position_start=start,
                        account_value=account_value, account_margin_ratio=margin_ratio,

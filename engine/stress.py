@@ -133,7 +133,7 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
     series = {"labels": labels, "value": value.tolist()}
     if out.position_values is not None:
         series["positions"] = {pid: out.position_values[0, :, i].tolist() for i, pid in enumerate(book.ids)}
-    if len(book.loan_pos):
+    if len(book.loan_pos) and out.loan_health is not None:
         series["health_factor"] = {book.ids[i]: [_f(x) for x in out.loan_health[0, :, k]]
                                    for k, i in enumerate(book.loan_pos)}
     if book.n_accounts:

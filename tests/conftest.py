@@ -1,9 +1,8 @@
-import os
-import sys
-from pathlib import Path
+"""Shared test setup. Kept minimal so engine tests run without Qt.
 
-# headless by default; export QT_QPA_PLATFORM=xcb (under xvfb-run) for a real X server
+QT_QPA_PLATFORM must be set before any Qt import: headless by default; export
+QT_QPA_PLATFORM=xcb under ``xvfb-run`` to test against a real X server.
+"""
+import os
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
