@@ -155,7 +155,11 @@ def _mm_curve(qty: np.ndarray, lines: list[tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _cross_groups(book: Book):
-    """Group cross positions by (account, asset, side): linear equity terms + MM curve."""
+    """Group cross positions by (account, asset, side): linear equity terms + MM curve.
+    Built once per book and cached on it (the GUI re-runs shocks on one book)."""
+    cached = book.__dict__.get("_cross_groups_cache")
+    if cached is not None:
+        return cached
     groups = {}
     for i in range(len(book.cross_pos)):
         key = (int(book.cross_account[i]), int(book.cross_asset[i]), int(book.cross_sign[i]))
@@ -168,6 +172,7 @@ def _cross_groups(book: Book):
                     float(sign * q.sum()),                              # slope of equity in price
                     float(-sign * np.dot(q, book.cross_entry[m])),      # constant of equity
                     _mm_curve(q, [book.cross_lines[i] for i in m])))
+    book.__dict__["_cross_groups_cache"] = out
     return out
 
 
