@@ -306,12 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paths", type=int, default=10000)
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", default="student-t", choices=("bootstrap", "student-t", "gbm"))
+    p.add_argument("--model", default="student-t",
+                   help="student-t (default), bootstrap (needs --prices) or gbm")
     p.add_argument("--steps-per-day", type=int, default=1)
-    p.add_argument("--vol", action="append", help="annualised vol for gbm, e.g. BTC=0.6")
-    p.add_argument("--prices", action="append", help="history for the bootstrap model")
+    p.add_argument("--vol", action="append",
+                   help="annual vol of log returns, e.g. BTC=0.6 (gbm; overrides the calibration)")
+    p.add_argument("--prices", action="append",
+                   help="price history CSV: bootstrapped (bootstrap) or recalibrates (student-t)")
     p.add_argument("--cascade", type=float, default=0.0, help="cascade strength (0 = off)")
     p.add_argument("--chunk", type=int, default=0, help="paths per chunk (0 = automatic)")
+    p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
     p.add_argument("--json", action="store_true")
     return ap
 

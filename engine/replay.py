@@ -30,6 +30,7 @@ from .book import Book
 
 _CHUNK_ELEMENTS = 1 << 21
 _DETAIL_ELEMENTS = 1 << 22
+_ISO_LOOP_MAX = 64          # isolated perps valued one by one up to this many
 MAX_LOAN_EVENTS = 64
 MAX_LIQUIDATION_ROUNDS = 100
 
@@ -120,6 +121,21 @@ def _first_cross(running: np.ndarray, asset: np.ndarray, level: np.ndarray, belo
     return out
 
 
+def _first_hit(x: np.ndarray, asset: np.ndarray, level: np.ndarray, below: bool) -> np.ndarray:
+    """First step whose low (``below``) / high reaches ``level``: the same index as
+    :func:`_first_cross` on the running extreme, without building the running extreme.
+    ``x`` (P, T, A) lows or highs; (P, n) result, -1 where never. NaN levels never cross."""
+    n_paths, n_steps, _ = x.shape
+    out = np.full((n_paths, len(level)), -1, dtype=np.int64)
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, n_paths * n_steps))
+    for lo in range(0, len(level), chunk):
+        sl = slice(lo, lo + chunk)
+        vals = x[:, :, asset[sl]]
+        mask = vals <= level[sl] if below else vals >= level[sl]
+        out[:, sl] = _first_true(mask)
+    return out
+
+
 @dataclass
 class _MMCurve:
     """Sum of tiered maintenance margins of several positions on one price, as an exact
@@ -130,7 +146,25 @@ class _MMCurve:
     intercept: np.ndarray
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        k = np.searchsorted(self.breaks, x, side="right")
+        b = self.breaks
+        x = np.asarray(x)
+        if x.size == 0 or len(b) == 0:
+            return self.slope[0] * x + self.intercept[0]
+        # only the breaks inside [min x, max x] need a per-element comparison
+        x_min, x_max = x.min(), x.max()
+        if np.isnan(x_min) or np.isnan(x_max):
+            k = np.searchsorted(b, x, side="right")
+            return self.slope[k] * x + self.intercept[k]
+        k_lo = int(np.searchsorted(b, x_min, side="right"))
+        k_hi = int(np.searchsorted(b, x_max, side="right"))
+        if k_lo == k_hi:
+            return self.slope[k_lo] * x + self.intercept[k_lo]
+        if k_hi - k_lo <= 4:
+            k = np.full(x.shape, k_lo, dtype=np.intp)
+            for j in range(k_lo, k_hi):
+                k += x >= b[j]
+        else:
+            k = np.searchsorted(b, x, side="right")
         return self.slope[k] * x + self.intercept[k]
 
 
@@ -218,7 +252,8 @@ def _liquidate_loans(qc, qd, pc, pd, lt, bonus, cf, full, small):
 
 
 # --------------------------------------------------------------------------- kernel
-def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False) -> BookOutcome:
+def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
+             series: bool | None = None) -> BookOutcome:
     """Liquidate and value every position of ``book`` along every path.
 
     Parameters
@@ -228,15 +263,22 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False) ->
         book's asset order.
     track_positions : also return per-position values at every step (memory
         n_paths * (n_steps + 1) * n_positions).
+    series : False skips the per-loan health/value series (``loan_health`` and
+        ``loan_value`` are None; liquidations and values are unchanged). None (default)
+        computes them for small runs, True always.
     """
     close, low, high = paths.close, paths.low, paths.high
     n_paths, n_t, n_assets = close.shape
     if n_assets != len(book.assets):
         raise ValueError(f"price paths have {n_assets} assets, the book has {len(book.assets)}")
-    low_w = low.copy()
-    high_w = high.copy()
-    low_w[:, 0, :] = close[:, 0, :]       # step 0 is today: its close only
-    high_w[:, 0, :] = close[:, 0, :]
+    # step 0 is today: its close only (no copy when the paths already say so)
+    low_w, high_w = low, high
+    if not np.array_equal(low[:, 0, :], close[:, 0, :]):
+        low_w = low.copy()
+        low_w[:, 0, :] = close[:, 0, :]
+    if not np.array_equal(high[:, 0, :], close[:, 0, :]):
+        high_w = high.copy()
+        high_w[:, 0, :] = close[:, 0, :]
     n_pos = book.n_positions
     liq = np.full((n_paths, n_pos), -1, dtype=np.int64)
     end = np.zeros((n_paths, n_pos))
@@ -260,28 +302,33 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False) ->
         longs = book.iso_sign > 0
         steps = np.full((n_paths, len(lp)), -1, dtype=np.int64)
         if longs.any():
-            runmin = np.minimum.accumulate(low_w, axis=1)
-            steps[:, longs] = _first_cross(runmin, book.iso_asset[longs], lp[longs], below=True)
-            del runmin
+            steps[:, longs] = _first_hit(low_w, book.iso_asset[longs], lp[longs], below=True)
         if (~longs).any():
-            runmax = np.maximum.accumulate(high_w, axis=1)
-            steps[:, ~longs] = _first_cross(runmax, book.iso_asset[~longs], lp[~longs], below=False)
-            del runmax
+            steps[:, ~longs] = _first_hit(high_w, book.iso_asset[~longs], lp[~longs], below=False)
         liq[:, book.iso_pos] = steps
         c = book.iso_margin - book.iso_sign * book.iso_qty * book.iso_entry
         d = book.iso_sign * book.iso_qty
         removed_at = np.where(steps >= 0, steps, n_t)                     # (P, n_iso)
-        flat = ((np.arange(n_paths)[:, None] * (n_t + 1) + removed_at) * n_assets
-                + book.iso_asset[None, :]).ravel()
-        size = n_paths * (n_t + 1) * n_assets
-        dc = np.bincount(flat, weights=np.broadcast_to(c, steps.shape).ravel(), minlength=size)
-        dd = np.bincount(flat, weights=np.broadcast_to(d, steps.shape).ravel(), minlength=size)
-        dc = dc.reshape(n_paths, n_t + 1, n_assets)
-        dd = dd.reshape(n_paths, n_t + 1, n_assets)
-        # alive(t) = sum over positions removed after t  (reverse cumulative sum)
-        alive_c = np.cumsum(dc[:, ::-1], axis=1)[:, ::-1][:, 1:]
-        alive_d = np.cumsum(dd[:, ::-1], axis=1)[:, ::-1][:, 1:]
-        value += (alive_c + alive_d * close).sum(axis=2)
+        if len(c) <= _ISO_LOOP_MAX:
+            # few positions: add each one's equity while alive, (P, T) per position
+            t_row = np.arange(n_t)[None, :]
+            for i in range(len(c)):
+                eq = close[:, :, book.iso_asset[i]] * d[i]
+                eq += c[i]
+                eq[t_row >= removed_at[:, i:i + 1]] = 0.0
+                value += eq
+        else:
+            flat = ((np.arange(n_paths)[:, None] * (n_t + 1) + removed_at) * n_assets
+                    + book.iso_asset[None, :]).ravel()
+            size = n_paths * (n_t + 1) * n_assets
+            dc = np.bincount(flat, weights=np.broadcast_to(c, steps.shape).ravel(), minlength=size)
+            dd = np.bincount(flat, weights=np.broadcast_to(d, steps.shape).ravel(), minlength=size)
+            dc = dc.reshape(n_paths, n_t + 1, n_assets)
+            dd = dd.reshape(n_paths, n_t + 1, n_assets)
+            # alive(t) = sum over positions removed after t  (reverse cumulative sum)
+            alive_c = np.cumsum(dc[:, ::-1], axis=1)[:, ::-1][:, 1:]
+            alive_d = np.cumsum(dd[:, ::-1], axis=1)[:, ::-1][:, 1:]
+            value += (alive_c + alive_d * close).sum(axis=2)
         alive_end = steps < 0
         end[:, book.iso_pos] = np.where(alive_end, c + d * close[:, -1, book.iso_asset], 0.0)
         start[book.iso_pos] = np.where(steps[0] == 0, c + d * today[0, book.iso_asset],
@@ -324,7 +371,8 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False) ->
 
     # ---- loans
     n_loans = len(book.loan_pos)
-    detail = track_positions or n_paths * n_t * n_loans <= _DETAIL_ELEMENTS
+    detail = track_positions or (n_paths * n_t * n_loans <= _DETAIL_ELEMENTS if series is None
+                                 else bool(series))
     loan_health = np.zeros((n_paths, n_t, n_loans)) if detail else None
     loan_value = np.zeros((n_paths, n_t, n_loans)) if detail else None
     if n_loans:

@@ -1,0 +1,158 @@
+"""Liquidation cascade: calibration to the 18 Dec 2025 and 10 Oct 2025 events, amplification
+monotone in strength, path behaviour, and the Monte Carlo integration."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import InputError, compile_book, load_portfolio
+from engine.cascade import (DEFAULT_DEPTH, OPEN_INTEREST_DEC_2025, OPEN_INTEREST_OCT_2025,
+                            CascadeParams, amplify, cascade_move, preset)
+from engine.montecarlo import MonteCarloRequest, block_price_paths, simulate_chunks
+
+DEMO = "resources/demo_portfolio.json"
+B = 1e9
+
+
+# --------------------------------------------------------------------------- calibration
+def test_reported_liquidations_at_the_observed_moves():
+    # figures: CRASHES.md E11 (BTC -5.0 % max 24 h drop, ~$550 M) and E9 (-16.2 %, ~$19 B)
+    dec = preset("2025-12").liquidated_notional(0.05)
+    oct_ = preset("2025-10").liquidated_notional(0.162)
+    assert 0.55 * B / 3 < dec < 0.55 * B * 3
+    assert 19 * B / 3 < oct_ < 19 * B * 3
+    assert dec == pytest.approx(0.55 * B, rel=0.1) and oct_ == pytest.approx(19.5 * B, rel=0.15)
+    assert OPEN_INTEREST_DEC_2025 < OPEN_INTEREST_OCT_2025
+
+
+def test_calibrated_cascade_reproduces_both_events():
+    # 10 Oct 2025: a -9.6 % first move, amplified by forced selling to about -16 %, ~$19 B
+    move, liq = cascade_move(preset("2025-10"), -0.096)
+    assert -0.175 < move < -0.145
+    assert 19 * B / 3 < liq < 19 * B * 3
+    # 18 Dec 2025: a -4.8 % move becomes about -5 % with ~$550 M liquidated
+    move, liq = cascade_move(preset("2025-12"), -0.048)
+    assert -0.055 < move < -0.049
+    assert 0.55 * B / 3 < liq < 0.55 * B * 3
+    # the default market (CascadeParams()) is the Dec 2025 one
+    assert CascadeParams().open_interest == OPEN_INTEREST_DEC_2025
+    assert CascadeParams().depth == DEFAULT_DEPTH
+
+
+def test_amplification_is_monotone_in_strength():
+    strengths = np.linspace(0.0, 2.0, 9)
+    for base in (-0.02, -0.05, -0.096, -0.2):
+        moves = [cascade_move(preset("2025-10", s), base)[0] for s in strengths]
+        assert moves[0] == pytest.approx(base, abs=1e-12)          # 0 = off
+        assert all(b <= a + 1e-12 for a, b in zip(moves, moves[1:])), (base, moves)
+    # liquidated notional grows with strength too
+    liq = [cascade_move(preset("2025-10", s), -0.096)[1] for s in strengths]
+    assert all(b >= a - 1e-6 for a, b in zip(liq, liq[1:]))
+
+
+def test_no_cascade_without_a_drop():
+    move, liq = cascade_move(CascadeParams(), 0.05)
+    assert move == pytest.approx(0.05) and liq == 0.0
+
+
+# --------------------------------------------------------------------------- paths
+def _paths(n=2000, steps=20, seed=1, vol=0.05):
+    rng = np.random.default_rng(seed)
+    r = rng.standard_normal((n, steps)) * vol
+    lc = np.zeros((n, steps + 1))
+    lc[:, 1:] = np.cumsum(r, axis=1)
+    ll = lc.copy()
+    ll[:, 1:] = np.minimum(lc[:, 1:], lc[:, :-1]) - np.abs(rng.standard_normal((n, steps))) * vol / 2
+    return lc, ll
+
+
+def test_amplified_paths_are_deeper_and_monotone_in_strength():
+    lc, ll = _paths()
+    prev = None
+    for s in (0.0, 0.5, 1.0, 1.5):
+        res = amplify(CascadeParams(strength=s, open_interest=OPEN_INTEREST_OCT_2025), lc, ll)
+        assert (res.adjust <= 0).all() and (np.diff(res.adjust, axis=1) <= 1e-15).all()
+        assert (res.liquidated >= 0).all() and (res.liquidated[:, 0] == 0).all()
+        if s == 0:
+            assert (res.adjust == 0).all() and res.total_liquidated.max() > 0
+        low = (ll + res.adjust).min(axis=1)          # deepest amplified low per path
+        if prev is not None:
+            # stronger feedback: deeper lows (a path that makes a new peak under a weaker
+            # cascade refills its pool, so single later steps may differ; the worst low
+            # and the averages are monotone)
+            assert (low <= prev[0] + 1e-12).mean() > 0.99
+            assert low.mean() < prev[0].mean() and res.adjust[:, -1].mean() < prev[1]
+        prev = (low, res.adjust[:, -1].mean())
+    # a path that never falls below its running peak triggers nothing
+    up = np.linspace(0, 0.3, 11)[None, :]
+    res = amplify(CascadeParams(), up, up)
+    assert res.total_liquidated[0] == 0 and (res.adjust == 0).all()
+
+
+def test_the_pool_refills_after_a_new_peak():
+    p = CascadeParams(strength=0.0)
+    # -10 %, back to a new high, -10 % again: liquidations in both episodes
+    lc = np.log(np.array([[1.0, 0.9, 1.05, 0.945]]))
+    res = amplify(p, lc, lc)
+    assert res.liquidated[0, 1] > 0 and res.liquidated[0, 3] > 0
+    assert res.liquidated[0, 3] == pytest.approx(res.liquidated[0, 1], rel=1e-6)
+    # -10 % then -10 % again without a new high: the second leg only adds the deeper levels
+    lc2 = np.log(np.array([[1.0, 0.9, 0.95, 0.855]]))
+    res2 = amplify(p, lc2, lc2)
+    total = p.liquidated_notional(1 - 0.855)
+    assert res2.total_liquidated[0] == pytest.approx(total, rel=1e-3)
+
+
+def test_bad_cascade_parameters():
+    with pytest.raises(InputError) as e:
+        amplify(CascadeParams(strength=-1.0), np.zeros((1, 2)), np.zeros((1, 2)))
+    assert e.value.field == "--cascade"
+    with pytest.raises(InputError) as e:
+        CascadeParams(depth=0.0).validate()
+    assert e.value.field == "cascade.depth"
+    with pytest.raises(InputError):
+        CascadeParams(leverage_mix=((0.2, 0.5), (0.1, 0.2))).validate()
+    mix = CascadeParams(leverage_mix=((0.05, 0.1), (0.1, 0.3), (0.5, 0.4)))
+    assert mix.liquidated_fraction(0.1) == pytest.approx(0.4)
+    assert mix.liquidated_fraction(0.075) == pytest.approx(0.25)
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+def test_altcoins_follow_the_amplified_btc_move_through_beta():
+    p = load_portfolio(DEMO)
+    base = dict(n_paths=400, days=10, seed=21, model="student-t")
+    plain = block_price_paths(p, MonteCarloRequest(**base), 0)
+    casc = block_price_paths(p, MonteCarloRequest(**base, cascade=CascadeParams(strength=1.0)), 0)
+    book = compile_book(p)
+    from engine.scenarios import bundled_beta
+    b = book.assets.index("BTC")
+    extra_btc = np.log(casc.close[:, :, b] / plain.close[:, :, b])
+    assert extra_btc.min() < -1e-4 and extra_btc.max() <= 1e-6
+    for a in ("ETH", "SOL", "DOGE", "SUI"):
+        j = book.assets.index(a)
+        extra = np.log(casc.close[:, :, j] / plain.close[:, :, j])
+        np.testing.assert_allclose(extra, bundled_beta(a)[0] * extra_btc, atol=2e-6)
+    usdc = book.assets.index("USDC")
+    assert (casc.close[:, :, usdc] == 1.0).all()
+
+
+def test_cascade_in_montecarlo_deepens_losses_and_reports_liquidations():
+    p = load_portfolio(DEMO)
+    base = dict(n_paths=6000, days=30, seed=5)
+    off = list(simulate_chunks(p, MonteCarloRequest(**base)))[-1]
+    on = list(simulate_chunks(p, MonteCarloRequest(**base, cascade=CascadeParams(strength=1.0))))[-1]
+    assert off.cascade_liquidated_notional is None
+    c = on.cascade_liquidated_notional
+    assert c.shape == (7,) and (np.diff(c) >= 0).all() and c[-1] > c[0]
+    assert on.var["0.99"] > off.var["0.99"]
+    assert on.liquidation_probability.sum() >= off.liquidation_probability.sum()
+    assert on.cascade_summary["mean"] > 0 and on.cascade_summary["strength"] == 1.0
+
+
+def test_cascade_needs_btc_and_adds_it_when_the_book_has_none():
+    from engine import portfolio_from_dict
+    p = portfolio_from_dict({"prices": {"SOL": 121},
+                             "positions": [{"id": "sol", "kind": "spot", "asset": "SOL", "quantity": 10}]})
+    res = list(simulate_chunks(p, MonteCarloRequest(n_paths=500, days=5,
+                                                    cascade=CascadeParams(strength=1.0))))[-1]
+    assert res.cascade_summary["mean"] > 0

@@ -1,0 +1,208 @@
+"""Wires the document to the engine: debounced recomputes, worker runs, results routing.
+
+The controller lives on the GUI thread. Edits and control changes restart a 250 ms
+debounce; when it fires the runs in progress are cancelled and started again on the
+current holdings. Results arrive through :class:`ui.worker.TaskRunner` signals and are
+re-emitted for the views. The shock slider is evaluated synchronously
+(:func:`ui.jobs.evaluate_shock`, about 1 ms) on the book compiled by the last analysis.
+"""
+from __future__ import annotations
+
+import time
+from functools import partial
+
+from PySide6.QtCore import QObject, Signal
+
+from engine import InputError
+
+from .jobs import (Analysis, MonteCarloSettings, ReplaySpec, ShockResult, analysis_job,
+                   evaluate_shock, montecarlo_available, montecarlo_job, replay_job, reverse_job)
+from .models import PortfolioDocument
+from .widgets import Debouncer
+from .worker import TaskRunner
+
+DEBOUNCE_MS = 250
+
+
+class Controller(QObject):
+    analysis_ready = Signal(object)        # Analysis
+    shock_ready = Signal(object)           # ShockResult
+    replay_ready = Signal(object)          # ReplayResult
+    mc_partial = Signal(object)            # MonteCarloChunk
+    mc_ready = Signal(object)
+    reverse_ready = Signal(object)         # dict from engine.reverse_stress
+    error = Signal(str, str)               # (channel, message naming field and value)
+    busy_changed = Signal(str, bool)       # channel, running
+    progress = Signal(str, int, int, str)  # channel, done, total, text
+    stale = Signal(str)                    # a result no longer matches the holdings
+
+    CHANNELS = ("analysis", "replay", "montecarlo", "reverse")
+
+    def __init__(self, document: PortfolioDocument, parent: QObject | None = None):
+        super().__init__(parent)
+        self.doc = document
+        self.runners = {name: TaskRunner(name, self) for name in self.CHANNELS}
+        for name, r in self.runners.items():
+            r.progress.connect(partial(self._on_progress, name))
+            r.failed.connect(partial(self._on_failed, name))
+            r.running_changed.connect(partial(self._on_running, name))
+            r.cancelled.connect(partial(self._on_cancelled, name))
+        self.runners["analysis"].finished.connect(self._on_analysis)
+        self.runners["replay"].finished.connect(self._on_replay)
+        self.runners["montecarlo"].partial_result.connect(self.mc_partial)
+        self.runners["montecarlo"].finished.connect(self._on_mc)
+        self.runners["reverse"].finished.connect(self.reverse_ready)
+        self.debounce = Debouncer(DEBOUNCE_MS, self.recompute, self)
+        self.doc.changed.connect(self.schedule)
+        self.analysis: Analysis | None = None
+        self.shock: ShockResult | None = None
+        self.shock_move = -0.30
+        self.beta_overrides: dict[str, float] = {}
+        self.replay_spec: ReplaySpec | None = None
+        self.mc_settings: MonteCarloSettings | None = None
+        self.mc_live = True                 # re-run the Monte Carlo on changes once it has run
+        self.reverse_wanted = False
+        self.last_shock_ms = 0.0
+        self.last_error: dict[str, str] = {}
+
+    # ---- scheduling
+    def schedule(self) -> None:
+        """Holdings or a control changed: cancel what runs on old inputs, recompute soon."""
+        for name in ("analysis", "replay", "reverse"):
+            self.runners[name].cancel(emit=False)
+        if self.mc_live and self.mc_settings is not None:
+            self.runners["montecarlo"].cancel(emit=False)
+        for name in self.CHANNELS:
+            self.busy_changed.emit(name, self.runners[name].is_running())
+        self.stale.emit("all")
+        self.debounce.trigger()
+
+    def recompute(self) -> None:
+        """Start the analysis and re-run the replay / reverse / Monte Carlo already in use."""
+        self.debounce.cancel()
+        port = self.doc.validation.portfolio
+        if port is None or not port.positions:
+            self.analysis = None
+            self.analysis_ready.emit(None)
+            return
+        overrides = dict(self.beta_overrides)
+        self.runners["analysis"].start(lambda: analysis_job(port.copy(), overrides))
+        if self.replay_spec is not None:
+            self.run_replay(self.replay_spec)
+        if self.reverse_wanted:
+            self.run_reverse()
+        if self.mc_live and self.mc_settings is not None:
+            self.run_montecarlo(self.mc_settings)
+
+    # ---- shock (synchronous, instant)
+    def set_shock(self, move: float) -> ShockResult | None:
+        self.shock_move = float(move)
+        if self.analysis is None:
+            return None
+        t0 = time.perf_counter()
+        self.shock = evaluate_shock(self.analysis.book, self.analysis.betas, self.shock_move)
+        self.last_shock_ms = (time.perf_counter() - t0) * 1000
+        self.shock_ready.emit(self.shock)
+        return self.shock
+
+    def set_beta_overrides(self, overrides: dict[str, float]) -> None:
+        self.beta_overrides = {k.upper(): float(v) for k, v in overrides.items()}
+        if self.analysis is not None:
+            # the slider result follows at once; curve and replays follow the debounce
+            from engine import resolve_betas
+            res = resolve_betas(self.analysis.book.assets, self.beta_overrides)
+            self.analysis.betas = {a: b for a, (b, _) in res.items()}
+            self.analysis.beta_sources = {a: s for a, (_, s) in res.items()}
+            self.set_shock(self.shock_move)
+        self.schedule()
+
+    # ---- explicit runs
+    def run_replay(self, spec: ReplaySpec) -> bool:
+        self.replay_spec = spec
+        port = self.doc.validation.portfolio
+        if port is None or not port.positions:
+            self.error.emit("replay", "No valid position to replay: fix the marked cells first.")
+            return False
+        spec = ReplaySpec(**{**spec.__dict__, "beta_overrides": dict(self.beta_overrides)})
+        self.runners["replay"].start(lambda: replay_job(port.copy(), spec))
+        return True
+
+    def run_montecarlo(self, settings: MonteCarloSettings) -> bool:
+        self.mc_settings = settings
+        if not montecarlo_available():
+            self.error.emit("montecarlo", "The Monte Carlo engine (engine.montecarlo) is not "
+                                          "installed in this build.")
+            return False
+        port = self.doc.validation.portfolio
+        if port is None or not port.positions:
+            self.error.emit("montecarlo", "No valid position to simulate: fix the marked cells first.")
+            return False
+        s = MonteCarloSettings(**{**settings.__dict__, "beta_overrides": dict(self.beta_overrides)})
+        self.runners["montecarlo"].start(lambda: montecarlo_job(port.copy(), s))
+        return True
+
+    def run_reverse(self) -> bool:
+        self.reverse_wanted = True
+        port = self.doc.validation.portfolio
+        if port is None or not port.positions:
+            return False
+        overrides = dict(self.beta_overrides)
+        self.runners["reverse"].start(lambda: reverse_job(port.copy(), overrides))
+        return True
+
+    def cancel(self, channel: str | None = None) -> bool:
+        names = [channel] if channel else list(self.CHANNELS)
+        any_ = False
+        for n in names:
+            any_ = self.runners[n].cancel() or any_
+        return any_
+
+    def is_running(self, channel: str) -> bool:
+        return self.runners[channel].is_running()
+
+    def shutdown(self) -> bool:
+        self.debounce.cancel()
+        ok = True
+        for r in self.runners.values():
+            ok = r.shutdown() and ok
+        return ok
+
+    def live_threads(self):
+        return [t for r in self.runners.values() for t in r.live_threads()]
+
+    # ---- results
+    def _on_analysis(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        self.last_error.pop("analysis", None)
+        self.analysis_ready.emit(analysis)
+        self.set_shock(self.shock_move)
+
+    def _on_replay(self, result) -> None:
+        self.last_error.pop("replay", None)
+        self.replay_ready.emit(result)
+
+    def _on_mc(self, chunk) -> None:
+        self.last_error.pop("montecarlo", None)
+        self.mc_ready.emit(chunk)
+
+    def _on_progress(self, name, done, total, text) -> None:
+        self.progress.emit(name, done, total, text)
+
+    def _on_running(self, name, running) -> None:
+        self.busy_changed.emit(name, running)
+
+    def _on_cancelled(self, name) -> None:
+        self.busy_changed.emit(name, False)
+
+    def _on_failed(self, name, exc) -> None:
+        self.last_error[name] = describe_error(exc)
+        self.error.emit(name, self.last_error[name])
+
+
+def describe_error(exc: BaseException) -> str:
+    """A user-facing message: InputError as the engine words it (field and value)."""
+    if isinstance(exc, InputError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "Not enough memory for this run: lower the number of paths or the horizon."
+    return f"Internal error ({type(exc).__name__}: {exc}). Details are in the log file."

@@ -1,0 +1,288 @@
+"""Engine work as generators, run by :class:`ui.worker.Worker` on a thread. No Qt here.
+
+A job is a generator that yields :class:`Progress` and :class:`Partial` events and returns
+its final result; cancelling means the worker stops iterating between two yields.
+The quick shock evaluation (:func:`evaluate_shock`) is a plain function: it runs the
+vectorised kernel once on a precompiled book and takes about a millisecond, so the shock
+slider calls it directly.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from engine import (Book, Portfolio, compile_book, history_scenario, library_scenario,
+                    liquidation_prices, resolve_betas, reverse_stress, run_book, shock_paths,
+                    stress)
+
+#: BTC moves of the sensitivity curve: -90% .. +100% every 0.5%.
+SENSITIVITY_GRID = np.round(np.arange(-0.90, 1.0 + 1e-9, 0.005), 6)
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    text: str = ""
+
+
+@dataclass
+class Partial:
+    payload: Any
+
+
+# --------------------------------------------------------------------------- analysis
+@dataclass
+class Analysis:
+    """What the holdings, ladder and sensitivity views need for one portfolio."""
+
+    portfolio: Portfolio
+    book: Book
+    betas: dict[str, float]
+    beta_sources: dict[str, str]
+    liquidation: dict[str, dict]          # engine.liquidation_prices rows by position id
+    value_today: float
+    grid: np.ndarray                      # (G,) BTC moves
+    grid_value: np.ndarray                # (G,) portfolio value after each move
+    grid_liq: list[tuple[str, float, float]]   # (position id, BTC move, value) first liquidation per side
+    elapsed: float = 0.0
+
+
+def analysis_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None = None,
+                 grid: np.ndarray = SENSITIVITY_GRID) -> Iterator:
+    """Compile the book, liquidation prices today and the sensitivity curve."""
+    t0 = time.perf_counter()
+    yield Progress(0, 3, "Compiling holdings")
+    book = compile_book(portfolio)
+    resolved = resolve_betas(book.assets, beta_overrides)
+    betas = {a: b for a, (b, _) in resolved.items()}
+    yield Progress(1, 3, "Liquidation prices")
+    liq = {r["id"]: r for r in liquidation_prices(portfolio, book)}
+    yield Progress(2, 3, "Sensitivity curve")
+    grid = np.asarray(grid, float)
+    out = run_book(book, shock_paths(book, grid, betas))
+    values = out.value[:, -1]
+    value_today = float(out.value[0, 0])
+    marks = []
+    liq_any = out.liq_step >= 0                       # (G, n)
+    zero = int(np.argmin(np.abs(grid)))
+    for i, pid in enumerate(book.ids):
+        col = liq_any[:, i]
+        if col[zero]:
+            continue                                  # liquidated already today
+        down = np.flatnonzero(col[:zero + 1])
+        up = np.flatnonzero(col[zero:])
+        if len(down):
+            g = down[-1]
+            marks.append((pid, float(grid[g]), float(values[g])))
+        if len(up):
+            g = zero + up[0]
+            marks.append((pid, float(grid[g]), float(values[g])))
+    return Analysis(portfolio, book, betas, {a: s for a, (_, s) in resolved.items()}, liq,
+                    value_today, grid, values, marks, time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- shock
+@dataclass
+class ShockResult:
+    """One instant BTC shock (other assets through their betas) on a compiled book."""
+
+    btc_move: float
+    moves: dict[str, float]                 # per asset
+    ids: list[str]
+    assets: list[str]                       # label asset per position
+    kinds: list[str]
+    value_before: np.ndarray                # (n,)
+    value_after: np.ndarray                 # (n,)
+    liquidated: np.ndarray                  # (n,) bool
+    portfolio_before: float
+    portfolio_after: float
+    by_asset: dict[str, float]
+    accounts: list[dict] = field(default_factory=list)
+
+    @property
+    def pnl(self) -> np.ndarray:
+        return self.value_after - self.value_before
+
+    @property
+    def portfolio_pnl(self) -> float:
+        return self.portfolio_after - self.portfolio_before
+
+
+def evaluate_shock(book: Book, betas: dict[str, float], btc_move: float) -> ShockResult:
+    """Run one instant shock through the kernel (about 1 ms for a small book)."""
+    paths = shock_paths(book, [float(btc_move)], betas)
+    out = run_book(book, paths)
+    before = out.position_start.copy()
+    after = out.position_end[0].copy()
+    liq = out.liq_step[0] >= 0
+    moves = {a: float(paths.close[0, 1, j] / paths.close[0, 0, j] - 1.0) for j, a in enumerate(book.assets)}
+    by_asset: dict[str, float] = {}
+    pnl = after - before
+    labels = book.labels
+    for i in range(book.n_positions):
+        by_asset[labels[i]] = by_asset.get(labels[i], 0.0) + float(pnl[i])
+    accounts = []
+    for j, aid in enumerate(book.account_ids):
+        v0 = float(out.account_value[0, 0, j])
+        v1 = float(out.account_value[0, -1, j])
+        members = book.cross_pos[book.cross_account == j]
+        liquidated = bool(len(members) and (out.liq_step[0, members] >= 0).any() and v1 == 0)
+        if liquidated:
+            key = f"wallet {aid}"
+            by_asset[key] = by_asset.get(key, 0.0) - float(book.account_wallet[j])
+        accounts.append({"id": aid, "value_before": v0, "value_after": v1, "liquidated": liquidated,
+                         "margin_ratio": float(out.account_margin_ratio[0, -1, j])})
+    return ShockResult(float(btc_move), moves, list(book.ids), list(labels), list(book.kinds),
+                       before, after, liq, float(out.value[0, 0]), float(out.value[0, -1]),
+                       by_asset, accounts)
+
+
+# --------------------------------------------------------------------------- replay
+@dataclass
+class ReplaySpec:
+    """What to replay: a bundled crash (``scenario_id``) or imported price files."""
+
+    scenario_id: str | None = None
+    price_files: list[str] = field(default_factory=list)
+    start: str | None = None
+    end: str | None = None
+    proxy: str = "BTC"
+    beta_overrides: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ReplayResult:
+    report: dict                    # engine.stress report (positions, accounts, portfolio, series)
+    labels: list[str]
+    value: np.ndarray               # (T,)
+    position_values: dict[str, np.ndarray]
+    health: dict[str, np.ndarray]
+    margin_ratio: dict[str, np.ndarray]
+    prices: np.ndarray              # (T, A) closes
+    assets: tuple[str, ...]
+    info: dict
+    elapsed: float = 0.0
+
+
+def _series(values) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+_history_cache: dict[tuple, Any] = {}
+
+
+def load_history(files: list[str]):
+    """Load (and cache by file list and mtimes) a price history."""
+    import os
+    from engine.price_history import load_price_history
+    key = tuple((f, os.path.getmtime(f) if os.path.exists(f) else 0) for f in files)
+    if key not in _history_cache:
+        _history_cache.clear()
+        _history_cache[key] = load_price_history(list(files))
+    return _history_cache[key]
+
+
+def replay_job(portfolio: Portfolio, spec: ReplaySpec) -> Iterator:
+    t0 = time.perf_counter()
+    yield Progress(0, 3, "Compiling holdings")
+    book = compile_book(portfolio)
+    if spec.scenario_id:
+        yield Progress(1, 3, "Building the scenario")
+        scen = library_scenario(spec.scenario_id, book.assets, book.today, spec.beta_overrides,
+                                spec.proxy)
+    else:
+        from engine import InputError
+        if not spec.price_files:
+            raise InputError("choose a bundled crash or import a price history CSV",
+                             field="scenario", value=None)
+        yield Progress(1, 3, "Reading price history")
+        hist = load_history(spec.price_files)
+        if spec.start or spec.end:
+            hist = hist.window(spec.start or None, spec.end or None)
+        scen = history_scenario(hist, book.assets, book.today, spec.beta_overrides, spec.proxy)
+    yield Progress(2, 3, "Replaying")
+    rep = stress(portfolio, scen, book)
+    ser = rep["series"]
+    pos = {k: np.asarray(v, float) for k, v in (ser.get("positions") or {}).items()}
+    health = {k: _series(v) for k, v in (ser.get("health_factor") or {}).items()}
+    margin = {k: _series(v) for k, v in (ser.get("margin_ratio") or {}).items()}
+    return ReplayResult(rep, list(ser["labels"]), np.asarray(ser["value"], float), pos, health, margin,
+                        scen.paths.close[0].copy(), tuple(book.assets), dict(scen.info),
+                        time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- reverse
+def reverse_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None = None) -> Iterator:
+    yield Progress(0, 1, "Searching the BTC move that liquidates each position")
+    return reverse_stress(portfolio, beta_overrides or None)
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+@dataclass
+class MonteCarloSettings:
+    n_paths: int = 10_000
+    days: int = 30
+    seed: int = 0
+    model: str = "student-t"
+    steps_per_day: int = 1
+    cascade: float = 0.0
+    history_files: list[str] = field(default_factory=list)
+    beta_overrides: dict[str, float] = field(default_factory=dict)
+    chunk_paths: int = 0
+
+
+def montecarlo_available() -> bool:
+    try:
+        import engine.montecarlo  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build_request(settings: MonteCarloSettings):
+    """The engine's MonteCarloRequest for these settings."""
+    from engine.montecarlo import MonteCarloRequest
+    cascade = None
+    if settings.cascade > 0:
+        from engine.cascade import CascadeParams
+        cascade = CascadeParams(strength=float(settings.cascade))
+    history = None
+    if settings.model == "bootstrap" and settings.history_files:
+        history = load_history(settings.history_files)
+    return MonteCarloRequest(n_paths=int(settings.n_paths), days=int(settings.days),
+                             seed=int(settings.seed), model=settings.model,
+                             steps_per_day=int(settings.steps_per_day), history=history,
+                             beta_overrides=dict(settings.beta_overrides) or None,
+                             cascade=cascade, chunk_paths=int(settings.chunk_paths))
+
+
+@dataclass
+class MCUpdate:
+    """A Monte Carlo chunk with what the view needs to label it."""
+
+    chunk: Any
+    ids: list[str]
+    assets: list[str]
+    steps_per_day: int
+    seed: int
+
+
+def montecarlo_job(portfolio: Portfolio, settings: MonteCarloSettings) -> Iterator:
+    """Stream the engine's Monte Carlo chunks (cumulative aggregates); the last one is the
+    result."""
+    from engine.montecarlo import simulate_chunks
+    yield Progress(0, settings.n_paths, "Starting")
+    book = compile_book(portfolio)
+    request = build_request(settings)
+    last = None
+    for chunk in simulate_chunks(book, request):
+        last = MCUpdate(chunk, list(book.ids), list(book.labels), int(settings.steps_per_day),
+                        int(settings.seed))
+        yield Progress(int(chunk.paths_done), int(chunk.paths_total),
+                       f"{chunk.paths_done:,} of {chunk.paths_total:,} paths")
+        yield Partial(last)
+    return last
