@@ -129,10 +129,13 @@ def main(argv=None) -> int:
         print("Monte Carlo: engine.montecarlo not available, skipped")
 
     # ---------------------------------------------------------------- 2. slider
+    # measure the slider alone: no Monte Carlo re-run on the new holdings
+    w.montecarlo_view.live.setChecked(False)
+    w.controller.mc_settings = None
     doc = Document(big_portfolio(args.positions))
     w.open_document(doc, None)
     spin(lambda: w.controller.analysis is not None and w.controller.analysis.book.n_positions == args.positions
-         and not w.controller.is_running("analysis"))
+         and not any(w.controller.is_running(c) for c in w.controller.CHANNELS))
     v = w.document.validation
     assert v.n_errors == 0, [c.message for c in list(v.cells.values())[:3]]
     w.tabs.setCurrentWidget(w.shock_view)

@@ -52,6 +52,31 @@ FIRST_CHUNK_BLOCKS = 1
 MAX_AUTO_CHUNK_BLOCKS = 32
 
 
+_ALLOCATOR_TUNED = False
+
+
+def _tune_allocator() -> None:
+    """Keep freed memory in the process (glibc): the kernel's temporaries (a few MB each)
+    then reuse warm pages instead of being mapped and zero-filled afresh for every block,
+    which cost about a third of the run time in page faults. Process-wide and once; memory
+    kept is bounded by the run's peak (~150 MB). No-op elsewhere or if it fails; set
+    ``CRASHLAB_MALLOC_TUNING=0`` to skip."""
+    global _ALLOCATOR_TUNED
+    if _ALLOCATOR_TUNED:
+        return
+    _ALLOCATOR_TUNED = True
+    if not sys.platform.startswith("linux") or os.environ.get("CRASHLAB_MALLOC_TUNING") == "0":
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        libc.mallopt(m_mmap_threshold, 64 << 20)      # blocks below 64 MB from the heap
+        libc.mallopt(m_trim_threshold, 512 << 20)     # give memory back above 512 MB free
+    except (OSError, AttributeError):
+        pass
+
+
 # --------------------------------------------------------------------------- API types
 @dataclass
 class MonteCarloRequest:
@@ -632,6 +657,7 @@ def simulate_chunks(portfolio_or_book, request: MonteCarloRequest) -> Iterator[M
         Bad request or portfolio (raised on the first ``next()``).
     """
     t0 = time.perf_counter()
+    _tune_allocator()
     ctx = _prepare(portfolio_or_book, request)
     schedule = _chunk_schedule(ctx, int(request.chunk_paths))
     threads = int(request.threads) or min(2, os.cpu_count() or 1)

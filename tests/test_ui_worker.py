@@ -2,6 +2,7 @@
 no thread left running."""
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
@@ -20,6 +21,8 @@ def runner(qtbot):
     assert r.shutdown(10_000)
     assert all(not t.isRunning() for t in r.live_threads())
     qtbot.waitUntil(lambda: r.live_threads() == [], timeout=5_000)
+    del r
+    gc.collect()               # Qt objects die here, on the GUI thread, not in a later worker
 
 
 def counting_job(n, gate: threading.Event | None = None):

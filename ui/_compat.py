@@ -26,6 +26,12 @@ def guard_singletons() -> bool:
     """Make None/True/False effectively immortal on CPython < 3.12; True when applied."""
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return False
+    try:  # only the affected release needs it (requirements.txt pins 6.11.3)
+        from importlib.metadata import version
+        if not version("PySide6-Essentials").startswith("6.12.0"):
+            return False
+    except Exception:
+        pass
     if hasattr(sys, "gettotalrefcount"):        # debug build: different object header
         return False
     import ctypes

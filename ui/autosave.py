@@ -60,6 +60,16 @@ class Autosaver:
             if lock.tryLock(0):          # nobody holds it: its session is gone
                 lock.unlock()
                 out.append(f)
+        for lock_path in self.dir.glob("*.lock"):          # stale locks without an autosave
+            if lock_path.stem != self.session and not lock_path.with_suffix(".json").exists():
+                lock = QLockFile(str(lock_path))
+                lock.setStaleLockTime(0)
+                if lock.tryLock(0):
+                    lock.unlock()
+                    try:
+                        lock_path.unlink()
+                    except OSError:
+                        pass
         out.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         return out
 

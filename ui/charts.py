@@ -619,7 +619,7 @@ class LinesChart(Chart):
         for i, c in enumerate(self.curves):
             if i < len(names):
                 y = np.asarray(series[names[i]], float)
-                y = np.where(np.isnan(y) | (y > self.clip), self.clip, y)
+                y = np.where(y > self.clip, self.clip, y)     # inf -> cap; NaN stays a gap
                 self.data.append(y)
                 c.setData(np.arange(len(y)), y)
                 c.setVisible(True)
@@ -639,7 +639,7 @@ class LinesChart(Chart):
         if not self.data or not self.labels:
             return None
         i = int(np.clip(round(x), 0, len(self.labels) - 1))
-        parts = [f"{n} {d[i]:.3f}" + ("+" if d[i] >= self.clip else "")
+        parts = [(f"{n} {d[i]:.3f}" + ("+" if d[i] >= self.clip else "")) if np.isfinite(d[i]) else f"{n} —"
                  for n, d in zip(self.names, self.data) if i < len(d)]
         return f"{self.labels[i]}: " + ", ".join(parts)
 
@@ -656,12 +656,15 @@ class LinesChart(Chart):
 class FanChart(Chart):
     """Monte Carlo percentile fan of portfolio value over the horizon, with sample paths."""
 
+    MAX_SAMPLES = 80
+
     def __init__(self, parent=None):
         super().__init__("Monte Carlo: portfolio value fan", "Days ahead", "Portfolio value (USD)",
                          y_axis=MoneyAxis("left"), legend=True, parent=parent,
                          tooltip="Bands: 1–99%, 5–95% and 25–75% of simulated portfolio values at "
                                  "each day; line: median; faint lines: a sample of single paths.")
         self.samples = pg.PlotCurveItem()
+        self.samples.setZValue(-20)                     # single paths behind the bands
         self.plotItem.addItem(self.samples)
         self.band_curves = []
         self.fills = []
@@ -675,6 +678,7 @@ class FanChart(Chart):
             self.band_curves.append((lo, hi))
             self.fills.append(fill)
         self.median = self.plot([], [], name="median")
+        self.median.setZValue(20)
         self.today_line = pg.InfiniteLine(angle=0, movable=False)
         self.plotItem.addItem(self.today_line, ignoreBounds=True)
         # legend swatches: BarGraphItem proxies (a FillBetweenItem cannot draw a legend sample)
@@ -709,7 +713,7 @@ class FanChart(Chart):
         if m is not None:
             self.median.setData(self.x, self.fan[m])
         if samples is not None and len(samples):
-            s = np.asarray(samples, float)
+            s = np.asarray(samples, float)[: self.MAX_SAMPLES]
             k, n = s.shape
             xs = np.tile(self.x, k)
             connect = np.ones(k * n, dtype=bool)
@@ -742,7 +746,7 @@ class FanChart(Chart):
         for (lo, hi), fill, sw, col in zip(self.band_curves, self.fills, self.swatches, t.band):
             lo.setPen(pg.mkPen(None))
             hi.setPen(pg.mkPen(None))
-            fill.setBrush(_brush(col, 200))
+            fill.setBrush(_brush(col, 170))
             sw.setOpts(brush=_brush(col, 200), pen=pg.mkPen(None))
         self.median.setPen(_pen(t.accent, 2.5))
         self.samples.setPen(_pen(t.plot_fg, 1, alpha=22))

@@ -169,7 +169,8 @@ class ReplayResult:
 
 
 def _series(values) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
+    """Engine series with None for an infinite ratio (no debt left / no equity left)."""
+    return np.array([np.inf if v is None else v for v in values], dtype=float)
 
 
 _history_cache: dict[tuple, Any] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QMainWindow, QMessageBox, QProgressBar, QPushButton, QTabWidget,
@@ -21,7 +21,7 @@ from .autosave import Autosaver
 from .charts import apply_theme_all
 from .controller import Controller, describe_error
 from .document import Document, fmt_money, fmt_pct
-from .jobs import evaluate_shock
+from .jobs import evaluate_shock, montecarlo_available
 from .models import PortfolioDocument
 from .montecarlo_view import MonteCarloView
 from .portfolio_view import PortfolioView
@@ -138,6 +138,8 @@ class MainWindow(QMainWindow):
         target = path or demo_path()
         if not self.open_path(target, remember=bool(path)):
             self.open_document(Document(), None)
+        # import the Monte Carlo engine now, not on the first Run (keeps that click instant)
+        QTimer.singleShot(0, montecarlo_available)
 
     # ------------------------------------------------------------------ construction
     def _build_status_bar(self):
@@ -203,10 +205,20 @@ class MainWindow(QMainWindow):
         self._action("&Quit", self.close, std.Quit, "Quit CrashLab", m)
 
         m = mb.addMenu("&Edit")
-        self.act_undo = self.document.undo.createUndoAction(self, "&Undo")
+        # short labels (the toolbar stays put); what would be undone goes in the tooltip
+        undo = self.document.undo
+        self.act_undo = QAction("&Undo", self)
         self.act_undo.setShortcuts([QKeySequence(std.Undo)])
-        self.act_redo = self.document.undo.createRedoAction(self, "&Redo")
+        self.act_undo.triggered.connect(undo.undo)
+        self.act_undo.setEnabled(False)
+        undo.canUndoChanged.connect(self.act_undo.setEnabled)
+        undo.undoTextChanged.connect(self._undo_text)
+        self.act_redo = QAction("&Redo", self)
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
+        self.act_redo.triggered.connect(undo.redo)
+        self.act_redo.setEnabled(False)
+        undo.canRedoChanged.connect(self.act_redo.setEnabled)
+        undo.redoTextChanged.connect(self._redo_text)
         for a in (self.act_undo, self.act_redo):
             m.addAction(a)
             self.addAction(a)
@@ -264,6 +276,12 @@ class MainWindow(QMainWindow):
             else:
                 tb.addAction(a)
         self.addToolBar(tb)
+
+    def _undo_text(self, text: str) -> None:
+        self.act_undo.setToolTip(f"Undo: {text} (Ctrl+Z)" if text else "Undo (Ctrl+Z)")
+
+    def _redo_text(self, text: str) -> None:
+        self.act_redo.setToolTip(f"Redo: {text} (Ctrl+Y)" if text else "Redo (Ctrl+Y)")
 
     def _connect(self):
         d, c = self.document, self.controller

@@ -594,8 +594,7 @@ class PricesModel(_Model):
 
 # --------------------------------------------------------------------------- accounts
 class AccountsModel(_Model):
-    HEADERS = ("Account", "Wallet balance (USD)", "Venue", "Cross perps", "Equity now (USD)",
-               "Margin ratio")
+    HEADERS = ("Account", "Wallet (USD)", "Venue", "Perps", "Equity now", "Margin ratio")
     TIPS = ("Id of the cross-margin account; cross perps refer to it.",
             "Wallet balance of the account in USD (collateral shared by its cross perps).",
             "Exchange whose maintenance-margin tiers apply to the account's perps.",

@@ -120,7 +120,7 @@ class PortfolioView(QWidget):
         self.prices_table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                           | QAbstractItemView.EditTrigger.EditKeyPressed
                                           | QAbstractItemView.EditTrigger.AnyKeyPressed)
-        self.prices_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        _fit_columns(self.prices_table)
         self.add_price_button = QPushButton("Add")
         self.add_price_button.setToolTip("Add a price row")
         self.add_price_button.clicked.connect(self._add_price)
@@ -151,7 +151,7 @@ class PortfolioView(QWidget):
         self.accounts_table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                             | QAbstractItemView.EditTrigger.EditKeyPressed
                                             | QAbstractItemView.EditTrigger.AnyKeyPressed)
-        self.accounts_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        _fit_columns(self.accounts_table)
         add_acc = QPushButton("Add")
         add_acc.clicked.connect(document.add_account)
         rem_acc = QPushButton("Remove")
@@ -292,6 +292,15 @@ class PortfolioView(QWidget):
             v = settings.value(key)
             if v is not None:
                 w.restoreState(v)
+
+
+def _fit_columns(view) -> None:
+    """Columns share the table's width (no horizontal scroll bar in the small tables)."""
+    hdr = view.horizontalHeader()
+    hdr.setStretchLastSection(False)
+    hdr.setMinimumSectionSize(36)
+    hdr.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
 
 def _rows(view) -> list[int]:

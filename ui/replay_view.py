@@ -309,8 +309,8 @@ class ReplayView(QWidget):
             v = np.array(v, float)
             if k in liq_step and liq_step[k] is not None:
                 s = int(liq_step[k])
-                v[s] = np.inf if not np.isfinite(v[s]) or v[s] < 1 else v[s]
-                v[s + 1:] = np.nan
+                v[s] = max(v[s], 1.0)            # liquidated there: at or above 100%
+                v[s + 1:] = np.nan               # gone afterwards
             margin[k] = v
         self.margin_chart.set_series(ticks, margin)
         pf = rep["portfolio"]

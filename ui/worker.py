@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import Callable, Iterator
 
-from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Qt, Signal, Slot
 
 from .jobs import Partial, Progress
 
@@ -95,6 +95,11 @@ class Worker(QObject):
             exc.__dict__.setdefault("crashlab_traceback", self.traceback)
             self.failed.emit(exc)
         finally:
+            # Hand the object back to the GUI thread (allowed from its own thread) so that
+            # Python can delete it there once the run is over; then end the thread.
+            app = QCoreApplication.instance()
+            if app is not None:
+                self.moveToThread(app.thread())
             self.done.emit()
 
 
@@ -103,29 +108,28 @@ class _Relay(QObject):
     to its TaskRunner (queued connections; no QObject.sender() needed)."""
 
     def __init__(self, runner: "TaskRunner", run_id: int):
-        super().__init__(runner)
-        self.runner = runner
-        self.run_id = run_id
+        super().__init__(runner)         # the runner is reached through parent(): no Python
+        self.run_id = run_id             # reference cycle, so no collection off the GUI thread
 
     @Slot(int, int, str)
     def progress(self, done: int, total: int, text: str) -> None:
-        self.runner._on_progress(self.run_id, done, total, text)
+        self.parent()._on_progress(self.run_id, done, total, text)
 
     @Slot(object)
     def partial(self, payload) -> None:
-        self.runner._on_partial(self.run_id, payload)
+        self.parent()._on_partial(self.run_id, payload)
 
     @Slot(object)
     def finished(self, result) -> None:
-        self.runner._on_finished(self.run_id, result)
+        self.parent()._on_finished(self.run_id, result)
 
     @Slot(object)
     def failed(self, exc) -> None:
-        self.runner._on_failed(self.run_id, exc)
+        self.parent()._on_failed(self.run_id, exc)
 
     @Slot()
     def thread_finished(self) -> None:
-        self.runner._on_thread_finished(self.run_id)
+        self.parent()._on_thread_finished(self.run_id)
 
 
 class TaskRunner(QObject):
@@ -241,15 +245,16 @@ class TaskRunner(QObject):
             self.running_changed.emit(False)
 
     def _on_thread_finished(self, run_id: int) -> None:
+        """The run's thread has ended: drop it. The worker was handed back to the GUI thread
+        and the thread is finished, so Python deletes both here, on the GUI thread (no
+        deleteLater on Python-owned objects: that would delete them twice)."""
         pair = self._live.pop(run_id, None)
         relay = self._relays.pop(run_id, None)
         if relay is not None:
-            relay.deleteLater()
-        if pair is None:
-            return
-        thread, worker = pair
-        worker.deleteLater()
-        thread.deleteLater()
+            relay.deleteLater()                  # owned by its parent (this runner)
+        if pair is not None:
+            pair[0].wait()                       # finished already: returns at once
+        del pair                                 # thread and worker are deleted here
 
 
 def drain(timeout_ms: int = 50) -> None:
