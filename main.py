@@ -3,6 +3,7 @@
 ``python main.py`` opens the desktop app on the bundled demo portfolio, ``python main.py
 FILE`` on a file, and ``python main.py SUBCOMMAND ...`` runs the headless command line
 (scenarios, liquidation, stress, reverse, montecarlo) on the same engine.
+``python main.py --selftest [--screenshot PNG]`` checks a build end to end and exits 0.
 """
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ def run(argv: list[str]) -> int:
             print("\nSubcommands: " + ", ".join(SUBCOMMANDS) + " (each has --help)")
             return 0
         return cli_main(argv)
+    if "--selftest" in argv:
+        shot = None
+        for i, a in enumerate(argv):
+            if a.startswith("--screenshot="):
+                shot = a.split("=", 1)[1]
+            elif a == "--screenshot" and i + 1 < len(argv):
+                shot = argv[i + 1]
+        from ui.selftest import run_selftest
+        return run_selftest(shot)
     from ui.app import run_gui
     return run_gui(argv)
 
