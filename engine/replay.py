@@ -429,12 +429,22 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
             pending = hit
         liq[:, book.loan_pos] = first
         # portfolio value: net loan quantity per asset changes only at liquidation events
-        net = np.broadcast_to((book.loan_coll - book.loan_debt).sum(axis=0), (n_paths, n_t, n_assets))
+        # only the assets the loans hold or owe are involved (often 2 of many)
+        la = np.flatnonzero((book.loan_coll != 0).any(axis=0) | (book.loan_debt != 0).any(axis=0))
+        net0 = (book.loan_coll - book.loan_debt).sum(axis=0)[la]
+        close_la = close[:, :, la]
+        value += close_la @ net0
         if d_flat:
-            dn = np.bincount(np.concatenate(d_flat), weights=np.concatenate(d_w),
-                             minlength=n_paths * (n_t + 1) * n_assets)
-            net = net + np.cumsum(dn.reshape(n_paths, n_t + 1, n_assets)[:, :n_t], axis=1)
-        value += np.einsum("pta,pta->pt", close, net)
+            fl = np.concatenate(d_flat)
+            w = np.concatenate(d_w)
+            a_of = fl % n_assets
+            keep = np.isin(a_of, la)
+            pos_in_la = np.searchsorted(la, a_of[keep])
+            pt = fl[keep] // n_assets                       # path * (n_t + 1) + step
+            flat = (pt // (n_t + 1) * len(la) + pos_in_la) * (n_t + 1) + pt % (n_t + 1)
+            dn = np.bincount(flat, weights=w[keep], minlength=n_paths * len(la) * (n_t + 1))
+            dn = np.cumsum(dn.reshape(n_paths, len(la), n_t + 1), axis=2)[:, :, :n_t]  # contiguous scan
+            value += np.einsum("pta,pat->pt", close_la, dn)
         end[:, book.loan_pos] = np.einsum("pla,pa->pl", qc - qd, close[:, -1])
         start[book.loan_pos] = (book.loan_coll - book.loan_debt) @ today[0]
         if detail:
