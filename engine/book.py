@@ -54,7 +54,7 @@ def _loan_legs(loan: Loan):
             res = aave_reserve(leg.asset)
             if res is None and (lt is None or bonus is None):
                 raise InputError("has no Aave v3 parameters in the bundled table; give "
-                                 "liquidation_threshold", field=f"collateral[{j}].asset",
+                                 "liquidation_threshold and liquidation_bonus", field=f"collateral[{j}].asset",
                                  value=leg.asset, position=loan.id)
             if res is not None:
                 lt = res["lt"] if lt is None else lt

@@ -43,6 +43,7 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
     iso_lp = {book.ids[i]: book.iso_lp[k] for k, i in enumerate(book.iso_pos)}
     cross_index = {book.ids[i]: k for k, i in enumerate(book.cross_pos)}
     rows = []
+    loan_index = {book.ids[i]: j for j, i in enumerate(book.loan_pos)}
     for pos in p.positions:
         row = {"id": pos.id, "kind": pos.kind, "asset": pos.asset, "liquidation_price": None,
                "price": p.prices.get(pos.asset), "distance": None}
@@ -64,7 +65,7 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
                 row["account"] = pos.account
         elif isinstance(pos, Loan):
             legs = [(l.asset, l.quantity) for l in pos.collateral]
-            book_j = list(book.loan_pos).index(book.ids.index(pos.id))
+            book_j = loan_index[pos.id]
             lt = book.loan_lt[book_j]
             a_of = {a: i for i, a in enumerate(book.assets)}
             main = _loan_main_asset(p, pos)
@@ -125,7 +126,9 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
                          "liquidated": liquidated,
                          "liquidation_step": step if liquidated else None,
                          "margin_ratio_before": _f(out.account_margin_ratio[0, 0, j]),
-                         "max_margin_ratio": _f(np.max(out.account_margin_ratio[0, :, j]))})
+                         # while the account exists (up to its liquidation step)
+                         "max_margin_ratio": _f(np.max(out.account_margin_ratio[
+                             0, : (step + 1 if liquidated else None), j]))})
         if liquidated:
             by_asset[f"wallet {aid}"] = by_asset.get(f"wallet {aid}", 0.0) - wallet
     value = out.value[0]
