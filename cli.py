@@ -272,8 +272,60 @@ def cmd_reverse(args) -> int:
 
 
 def cmd_montecarlo(args) -> int:
-    from engine.montecarlo import run_cli  # noqa: WPS433 (optional module)
-    return run_cli(args)
+    from engine.cascade import CascadeParams
+    from engine.montecarlo import MonteCarloRequest, run_montecarlo, validate_request
+    req = MonteCarloRequest(
+        n_paths=args.paths, days=args.days, seed=args.seed, model=args.model,
+        steps_per_day=args.steps_per_day, vols=_parse_assign(args.vol, "--vol") or None,
+        beta_overrides=_parse_assign(args.beta, "--beta") or None,
+        cascade=CascadeParams(strength=float(args.cascade)) if args.cascade else None,
+        chunk_paths=args.chunk)
+    validate_request(req)              # bad flags fail before any file is read
+    if args.prices:
+        from engine.price_history import load_price_history, parse_prices_arg
+        req.history = load_price_history([parse_prices_arg(x) for x in args.prices])
+    res = run_montecarlo(_load(args.portfolio), req)
+    if args.json:
+        print(dump_json(res))
+    else:
+        print_montecarlo(res)
+    _warn(res["warnings"])
+    return 0
+
+
+def print_montecarlo(res: dict) -> None:
+    pf = res["portfolio"]
+    v0 = pf["value_before"]
+    print(f"{pf['name'] or 'Portfolio'} — Monte Carlo, model {res['model']}, {res['paths']:,} paths, "
+          f"{res['days']} day(s) x {res['steps_per_day']} step(s), seed {res['seed']}\n")
+    print(f"Value today {money(v0)}; expected P&L {money(pf['expected_pnl'])}; "
+          f"probability of a loss {pf['prob_loss']:.1%}\n")
+    rows = [[f"{float(k):.0%}", money(res["var"][k]), f"{res['var'][k] / v0:.1%}" if v0 else "—",
+             money(res["cvar"][k]), f"{res['cvar'][k] / v0:.1%}" if v0 else "—"] for k in res["var"]]
+    print(table(["level", "VaR (loss)", "of value", "CVaR (loss)", "of value"], rows))
+    fan = res["fan"]
+    days = fan["days"]
+    n = len(days)
+    picks = sorted({0, 1 if n > 1 else 0, *[int(round(i * (n - 1) / 4)) for i in range(1, 5)]})
+    rows = [[f"{days[t]:g}"] + [money(fan["values"][i][t]) for i in range(len(fan["levels"]))]
+            for t in picks]
+    print("\nPortfolio value percentiles by day")
+    print(table(["day"] + [f"p{q}" for q in fan["levels"]], rows))
+    rows = [[r["id"], r["kind"], r["asset"], f"{r['liquidation_probability']:.2%}",
+             "—" if r["expected_liquidation_day"] is None else f"{r['expected_liquidation_day']:.1f}",
+             money(-r["expected_pnl"]) if r["expected_pnl"] is not None else "—"]
+            for r in res["positions"]]
+    print("\nPositions")
+    print(table(["position", "kind", "asset", "P(liquidated)", "mean day of liq.", "expected loss"], rows))
+    rows = [[k, money(v)] for k, v in sorted(res["expected_loss_by_asset"].items(), key=lambda kv: -kv[1])]
+    print("\nExpected loss by asset")
+    print(table(["asset", "expected loss"], rows))
+    if res.get("cascade"):
+        c = res["cascade"]
+        print(f"\nLiquidation cascade (strength {c['strength']:g}): market-wide liquidated notional "
+              f"mean {money(c['mean'])}, p50 {money(c['percentiles'][3])}, p99 {money(c['percentiles'][6])}")
+    for note in res.get("notes", []):
+        print(f"note: {note}")
 
 
 # --------------------------------------------------------------------------- parser

@@ -34,26 +34,18 @@ def _number(value: Any, *, field: str, position: str | None, source: str | None 
         raise InputError("is required", field=field, value=value, position=position, source=source)
     if isinstance(value, bool):
         raise InputError("must be a number", field=field, value=value, position=position, source=source)
+    scale = 1.0
     if isinstance(value, str):
-        text = value.strip().replace(",", "").replace("_", "")
-        if text.endswith("%"):
-            try:
-                number = float(text[:-1]) / 100.0
-            except ValueError:
-                raise InputError("must be a number", field=field, value=value, position=position,
-                                 source=source) from None
-        else:
-            try:
-                number = float(text)
-            except ValueError:
-                raise InputError("must be a number", field=field, value=value, position=position,
-                                 source=source) from None
+        value_text = value.strip().replace(",", "").replace("_", "")
+        if value_text.endswith("%"):
+            value_text, scale = value_text[:-1], 0.01
     else:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise InputError("must be a number", field=field, value=value, position=position,
-                             source=source) from None
+        value_text = value
+    try:
+        number = float(value_text) * scale
+    except (TypeError, ValueError):
+        raise InputError("must be a number", field=field, value=value, position=position,
+                         source=source) from None
     if not math.isfinite(number):
         raise InputError("must be a finite number (NaN and infinity are not allowed)",
                          field=field, value=value, position=position, source=source)
@@ -357,8 +349,8 @@ def account_from_dict(raw: Any, index: int = 0, source: str | None = None) -> Ac
     )
 
 
-def portfolio_from_dict(raw: Any, source: str | None = None) -> Portfolio:
-    """Parse a ``crashlab.portfolio/1`` dictionary. Raises InputError on the first bad field."""
+def check_top_level(raw: Any, source: str | None = None) -> tuple[dict, list, list]:
+    """Check the file-level shape of a portfolio dict: (prices, accounts, positions) as given."""
     if not isinstance(raw, dict):
         raise InputError("a portfolio file must hold a JSON object", field="(top level)",
                          value=type(raw).__name__, source=source)
@@ -366,21 +358,26 @@ def portfolio_from_dict(raw: Any, source: str | None = None) -> Portfolio:
     if fmt != FORMAT:
         raise InputError(f"unsupported format, expected {FORMAT!r}", field="format", value=fmt,
                          source=source)
-    prices_raw = raw.get("prices", {})
-    if not isinstance(prices_raw, dict):
+    prices = raw.get("prices", {})
+    if not isinstance(prices, dict):
         raise InputError("must be an object mapping asset to USD price", field="prices",
-                         value=prices_raw, source=source)
+                         value=prices, source=source)
+    accounts = raw.get("accounts", [])
+    positions = raw.get("positions", [])
+    for key, val in (("accounts", accounts), ("positions", positions)):
+        if not isinstance(val, list):
+            raise InputError("must be a list", field=key, value=val, source=source)
+    return prices, accounts, positions
+
+
+def portfolio_from_dict(raw: Any, source: str | None = None) -> Portfolio:
+    """Parse a ``crashlab.portfolio/1`` dictionary. Raises InputError on the first bad field."""
+    prices_raw, accounts_raw, positions_raw = check_top_level(raw, source)
     prices = {}
     for key, value in prices_raw.items():
         asset = _asset(key, field=f"prices.{key}", position=None, source=source)
         prices[asset] = _number(value, field=f"prices.{key}", position=None, positive=True,
                                 source=source)
-    accounts_raw = raw.get("accounts", [])
-    positions_raw = raw.get("positions", [])
-    if not isinstance(accounts_raw, list):
-        raise InputError("must be a list", field="accounts", value=accounts_raw, source=source)
-    if not isinstance(positions_raw, list):
-        raise InputError("must be a list", field="positions", value=positions_raw, source=source)
     name = raw.get("name", "Untitled")
     return Portfolio(
         name=str(name),

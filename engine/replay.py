@@ -102,28 +102,9 @@ def _first_true(mask: np.ndarray) -> np.ndarray:
     return np.where(has, mask.argmax(axis=1), -1)
 
 
-def _first_cross(running: np.ndarray, asset: np.ndarray, level: np.ndarray, below: bool) -> np.ndarray:
-    """First step where a monotone running extreme crosses ``level``.
-
-    ``running`` (P, T, A) is a running minimum (``below``) or maximum; the crossing mask is
-    monotone in t, so its first index is ``T - count``. Chunked over positions so memory
-    stays under ~8M elements per chunk. NaN levels never cross.
-    """
-    n_paths, n_steps, _ = running.shape
-    out = np.full((n_paths, len(level)), -1, dtype=np.int64)
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, n_paths * n_steps))
-    for lo in range(0, len(level), chunk):
-        sl = slice(lo, lo + chunk)
-        vals = running[:, :, asset[sl]]
-        mask = vals <= level[sl] if below else vals >= level[sl]
-        count = mask.sum(axis=1)
-        out[:, sl] = np.where(count > 0, n_steps - count, -1)
-    return out
-
-
 def _first_hit(x: np.ndarray, asset: np.ndarray, level: np.ndarray, below: bool) -> np.ndarray:
     """First step whose low (``below``) / high reaches ``level``: the same index as
-    :func:`_first_cross` on the running extreme, without building the running extreme.
+    first index of the running minimum (maximum) crossing, without building it.
     ``x`` (P, T, A) lows or highs; (P, n) result, -1 where never. NaN levels never cross."""
     n_paths, n_steps, _ = x.shape
     out = np.full((n_paths, len(level)), -1, dtype=np.int64)
@@ -331,8 +312,7 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
             value += (alive_c + alive_d * close).sum(axis=2)
         alive_end = steps < 0
         end[:, book.iso_pos] = np.where(alive_end, c + d * close[:, -1, book.iso_asset], 0.0)
-        start[book.iso_pos] = np.where(steps[0] == 0, c + d * today[0, book.iso_asset],
-                                       c + d * today[0, book.iso_asset])
+        start[book.iso_pos] = c + d * today[0, book.iso_asset]
         if pv is not None:
             t_idx = np.arange(n_t)[None, :, None]
             alive = (steps[:, None, :] < 0) | (t_idx < steps[:, None, :])

@@ -223,7 +223,7 @@ def reverse_stress(p: Portfolio, beta_overrides: dict[str, float] | None = None,
             if len(hits):
                 g = hits[0]
                 lo = 0.0 if g == 0 else grid[g - 1]
-                found[side][i] = np.nan if False else _bisect_one(book, betas, lo, grid[g], i)
+                found[side][i] = _bisect_one(book, betas, lo, grid[g], i)
         if v0 > 0:
             frac = (v0 - out.value[:, -1]) / v0
             for x in losses:

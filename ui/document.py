@@ -23,7 +23,7 @@ from typing import Any
 from engine import (InputError, Issue, Portfolio, check_portfolio, portfolio_from_dict,
                     portfolio_to_dict, position_from_dict)
 from engine.atomic import write_text_atomic
-from engine.portfolio import FORMAT, KINDS, MARGIN_MODES, SIDES
+from engine.portfolio import FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level
 
 _uid = itertools.count(1)
 
@@ -397,22 +397,7 @@ class Document:
 
     # ---- reading
     def load_dict(self, raw: Any, source: str | None = None) -> None:
-        if not isinstance(raw, dict):
-            raise InputError("a portfolio file must hold a JSON object", field="(top level)",
-                             value=type(raw).__name__, source=source)
-        fmt = raw.get("format", FORMAT)
-        if fmt != FORMAT:
-            raise InputError(f"unsupported format, expected {FORMAT!r}", field="format", value=fmt,
-                             source=source)
-        prices = raw.get("prices", {})
-        if not isinstance(prices, dict):
-            raise InputError("must be an object mapping asset to USD price", field="prices",
-                             value=prices, source=source)
-        accounts = raw.get("accounts", [])
-        positions = raw.get("positions", [])
-        for key, val in (("accounts", accounts), ("positions", positions)):
-            if not isinstance(val, list):
-                raise InputError("must be a list", field=key, value=val, source=source)
+        prices, accounts, positions = check_top_level(raw, source)
         for i, acc in enumerate(accounts):
             if not isinstance(acc, dict):
                 raise InputError("must be an object", field=f"accounts[{i}]", value=acc, source=source)

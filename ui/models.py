@@ -502,20 +502,25 @@ class HoldingsModel(_Model):
 
 
 # --------------------------------------------------------------------------- prices
-class PricesModel(_Model):
-    HEADERS = ("Asset", "Price (USD)", "Beta to BTC", "Used by")
-    TIPS = ("Asset symbol.", "Today's price in USD; every scenario moves prices from here.",
-            "Beta to BTC from the bundled calibration (override it in the Shock view): a BTC move "
-            "r moves this asset by (1 + r)^beta − 1.", "Number of positions that use the asset.")
+class _ListModel(_Model):
+    """A table over one list of the document (prices, accounts): fixed headers with tooltips,
+    the first ``EDITABLE_COLUMNS`` columns editable."""
+
+    HEADERS: tuple = ()
+    TIPS: tuple = ()
+    EDITABLE_COLUMNS = 0
+
+    def _items(self) -> list:
+        raise NotImplementedError
 
     def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.owner.doc.prices)
+        return 0 if parent.isValid() else len(self._items())
 
     def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else 4
+        return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section, orientation, role=ROLE.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and 0 <= section < 4:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.HEADERS):
             if role == ROLE.DisplayRole:
                 return self.HEADERS[section]
             if role == ROLE.ToolTipRole:
@@ -528,9 +533,21 @@ class PricesModel(_Model):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         f = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
-        if index.column() < 2:
+        if index.column() < self.EDITABLE_COLUMNS:
             f |= Qt.ItemFlag.ItemIsEditable
         return f
+
+
+class PricesModel(_ListModel):
+    HEADERS = ("Asset", "Price (USD)", "Beta to BTC", "Used by")
+    TIPS = ("Asset symbol.", "Today's price in USD; every scenario moves prices from here.",
+            "Beta to BTC from the bundled calibration (override it in the Shock view): a BTC move "
+            "r moves this asset by (1 + r)^beta − 1.", "Number of positions that use the asset.")
+
+    EDITABLE_COLUMNS = 2
+
+    def _items(self) -> list:
+        return self.owner.doc.prices
 
     def data(self, index, role=ROLE.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.owner.doc.prices):
@@ -593,7 +610,7 @@ class PricesModel(_Model):
 
 
 # --------------------------------------------------------------------------- accounts
-class AccountsModel(_Model):
+class AccountsModel(_ListModel):
     HEADERS = ("Account", "Wallet (USD)", "Venue", "Perps", "Equity now", "Margin ratio")
     TIPS = ("Id of the cross-margin account; cross perps refer to it.",
             "Wallet balance of the account in USD (collateral shared by its cross perps).",
@@ -613,29 +630,10 @@ class AccountsModel(_Model):
         if n:
             self.dataChanged.emit(self.index(0, 4), self.index(n - 1, 5))
 
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.owner.doc.accounts)
+    EDITABLE_COLUMNS = 3
 
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=ROLE.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.HEADERS):
-            if role == ROLE.DisplayRole:
-                return self.HEADERS[section]
-            if role == ROLE.ToolTipRole:
-                return self.TIPS[section]
-        elif orientation == Qt.Orientation.Vertical and role == ROLE.DisplayRole:
-            return str(section + 1)
-        return None
-
-    def flags(self, index):
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        f = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
-        if index.column() < 3:
-            f |= Qt.ItemFlag.ItemIsEditable
-        return f
+    def _items(self) -> list:
+        return self.owner.doc.accounts
 
     def data(self, index, role=ROLE.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.owner.doc.accounts):
