@@ -426,6 +426,22 @@ def portfolio_to_dict(p: Portfolio) -> dict:
     return out
 
 
+def read_json_file(path: str | Path) -> Any:
+    """Parse a JSON file; InputError naming the path for unreadable, non-UTF-8 or bad JSON."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"is not UTF-8 text ({exc.reason})", field="path", value=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror})", field="path", value=str(path)) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                         field="path", value=str(path)) from None
+
+
 def load_portfolio(path: str | Path) -> Portfolio:
     """Read a portfolio JSON file (or import a holdings CSV, by extension)."""
     path = Path(path)
@@ -436,15 +452,7 @@ def load_portfolio(path: str | Path) -> Portfolio:
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
         from .holdings_csv import import_holdings_csv
         return import_holdings_csv(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"is not UTF-8 text ({exc.reason})", field="path", value=str(path)) from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                         field="path", value=str(path)) from None
+    raw = read_json_file(path)
     return portfolio_from_dict(raw, source=path.name)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from engine import (InputError, Issue, Portfolio, check_portfolio, portfolio_from_dict,
                     portfolio_to_dict, position_from_dict)
 from engine.atomic import write_text_atomic
-from engine.portfolio import FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level
+from engine.portfolio import FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level, read_json_file
 
 _uid = itertools.count(1)
 
@@ -427,25 +427,8 @@ class Document:
             raise InputError("is a folder, not a portfolio file", field="path", value=str(path))
         if path.suffix.lower() in (".csv", ".tsv", ".txt"):
             from engine import load_portfolio
-            try:
-                p = load_portfolio(path)
-            except ModuleNotFoundError:
-                raise InputError("holdings CSV import is not available in this build",
-                                 field="path", value=str(path)) from None
-            doc = cls(portfolio_to_dict(p))
-            return doc
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"is not UTF-8 text ({exc.reason})", field="path",
-                             value=str(path)) from None
-        except OSError as exc:
-            raise InputError(f"cannot be read ({exc.strerror})", field="path", value=str(path)) from None
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                             field="path", value=str(path)) from None
+            return cls(portfolio_to_dict(load_portfolio(path)))
+        raw = read_json_file(path)
         doc = cls()
         doc.load_dict(raw, source=path.name)
         return doc
