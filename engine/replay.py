@@ -96,24 +96,64 @@ class BookOutcome:
 
 
 # --------------------------------------------------------------------------- helpers
-def _first_true(mask: np.ndarray) -> np.ndarray:
-    """First index along axis 1 where ``mask`` holds, -1 where never. (P, T, n) -> (P, n)."""
-    has = mask.any(axis=1)
-    return np.where(has, mask.argmax(axis=1), -1)
+def kernel_layout(x: np.ndarray) -> np.ndarray:
+    """A price cube ``(n_paths, n_steps + 1, n_assets)`` in the kernel's layout
+    ``(n_steps + 1, n_assets, n_paths)``, C-contiguous: every asset's ``(steps, paths)`` plane
+    is a view whose rows run over paths. No copy when ``x`` is such a view already (the
+    Monte Carlo builds its prices that way)."""
+    y = x.transpose(1, 2, 0)
+    return y if y.flags.c_contiguous else np.ascontiguousarray(y)
 
 
-def _first_hit(x: np.ndarray, asset: np.ndarray, level: np.ndarray, below: bool) -> np.ndarray:
-    """First step whose low (``below``) / high reaches ``level``: the same index as
-    first index of the running minimum (maximum) crossing, without building it.
-    ``x`` (P, T, A) lows or highs; (P, n) result, -1 where never. NaN levels never cross."""
-    n_paths, n_steps, _ = x.shape
+def _first_index(mask: np.ndarray) -> np.ndarray:
+    """First index along axis 0 where ``mask`` holds, -1 where never. (T, ...) -> (...).
+
+    ``argmax`` along a leading axis copies and transposes; this weighs each step by
+    ``T - t`` in the narrowest unsigned type and takes the maximum instead."""
+    n = mask.shape[0]
+    dt = np.uint8 if n < 256 else np.uint16 if n < 65536 else np.uint32
+    w = np.arange(n, 0, -1, dtype=dt).reshape((n,) + (1,) * (mask.ndim - 1))
+    best = (mask.view(np.uint8) * w).max(axis=0)
+    out = np.full(best.shape, -1, dtype=np.int64)
+    hit = best > 0
+    out[hit] = n - best[hit].astype(np.int64)
+    return out
+
+
+def _cumsum_steps(x: np.ndarray) -> np.ndarray:
+    """Cumulative sum along axis 0, in place (row by row when rows are wide: numpy's own
+    accumulate along a leading axis runs element by element)."""
+    if x[0].size >= 256:
+        for t in range(1, x.shape[0]):
+            np.add(x[t - 1], x[t], out=x[t])
+    else:
+        np.cumsum(x, axis=0, out=x)
+    return x
+
+
+def _dead_from(steps: np.ndarray, n_t: int) -> np.ndarray:
+    """(n_t, P) mask of the steps at or after ``steps`` (P,) (-1: never)."""
+    k = np.where(steps >= 0, steps, n_t)
+    return np.arange(n_t)[:, None] >= k[None, :]
+
+
+def _first_crossings(X: np.ndarray, asset: np.ndarray, level: np.ndarray, below: bool) -> np.ndarray:
+    """First step whose price of ``asset[i]`` is at or below (``below``) / at or above
+    ``level[i]``. ``X`` (T, A, P) lows or highs; returns (P, n), -1 where never (NaN levels
+    never cross)."""
+    n_t, _, n_paths = X.shape
     out = np.full((n_paths, len(level)), -1, dtype=np.int64)
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, n_paths * n_steps))
+    if len(level) <= _ISO_LOOP_MAX or n_paths >= 64:
+        for i in range(len(level)):
+            x = X[:, asset[i], :]
+            out[:, i] = _first_index(x <= level[i] if below else x >= level[i])
+        return out
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, n_t * n_paths))
     for lo in range(0, len(level), chunk):
         sl = slice(lo, lo + chunk)
-        vals = x[:, :, asset[sl]]
-        mask = vals <= level[sl] if below else vals >= level[sl]
-        out[:, sl] = _first_true(mask)
+        vals = X[:, asset[sl], :]                                   # (T, n, P)
+        lev = level[sl][None, :, None]
+        out[:, sl] = _first_index(vals <= lev if below else vals >= lev).T
     return out
 
 
@@ -244,209 +284,335 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
         book's asset order.
     track_positions : also return per-position values at every step (memory
         n_paths * (n_steps + 1) * n_positions).
-    series : False skips the per-loan health/value series (``loan_health`` and
-        ``loan_value`` are None; liquidations and values are unchanged). None (default)
-        computes them for small runs, True always.
+    series : False skips the per-loan health/value series and the accounts' margin ratios
+        (``loan_health``, ``loan_value`` and ``account_margin_ratio`` are None;
+        liquidations and values are unchanged). None (default) computes them for small
+        runs (the margin ratios always), True always.
+
+    Internally every price cube is laid out ``(steps, assets, paths)`` (see
+    :func:`kernel_layout`): each asset's plane is a view, and every operation runs along
+    paths. Sums over assets and over a loan's legs are taken one term at a time in a fixed
+    order, so a path's numbers do not depend on which other paths share the call.
     """
     close, low, high = paths.close, paths.low, paths.high
     n_paths, n_t, n_assets = close.shape
     if n_assets != len(book.assets):
         raise ValueError(f"price paths have {n_assets} assets, the book has {len(book.assets)}")
+    C = kernel_layout(close)
+    L = C if low is close else kernel_layout(low)
+    H = C if high is close else kernel_layout(high)
     # step 0 is today: its close only (no copy when the paths already say so)
-    low_w, high_w = low, high
-    if not np.array_equal(low[:, 0, :], close[:, 0, :]):
-        low_w = low.copy()
-        low_w[:, 0, :] = close[:, 0, :]
-    if not np.array_equal(high[:, 0, :], close[:, 0, :]):
-        high_w = high.copy()
-        high_w[:, 0, :] = close[:, 0, :]
+    if L is not C and not np.array_equal(L[0], C[0]):
+        L = L.copy()
+        L[0] = C[0]
+    if H is not C and not np.array_equal(H[0], C[0]):
+        H = H.copy()
+        H[0] = C[0]
+    low_w = L.transpose(2, 0, 1)                  # (P, T, A) views for the detail series
+    high_w = H.transpose(2, 0, 1)
     n_pos = book.n_positions
     liq = np.full((n_paths, n_pos), -1, dtype=np.int64)
     end = np.zeros((n_paths, n_pos))
     start = np.zeros(n_pos)
-    value = np.zeros((n_paths, n_t))
+    val = np.zeros((n_t, n_paths))                # portfolio value, (T, P)
     pv = np.zeros((n_paths, n_t, n_pos)) if track_positions else None
-    today = close[:, 0, :]
+    today = C[0, :, 0]
+    lin = np.zeros(n_assets)          # value per unit of each asset's close while alive
+    const = 0.0
+    last = C[-1].T                                # (P, A) view
 
     # ---- spot
     if len(book.spot_pos):
-        qty_by_asset = np.bincount(book.spot_asset, weights=book.spot_qty, minlength=n_assets)
-        value += close @ qty_by_asset
-        end[:, book.spot_pos] = close[:, -1, book.spot_asset] * book.spot_qty
-        start[book.spot_pos] = today[0, book.spot_asset] * book.spot_qty
+        lin += np.bincount(book.spot_asset, weights=book.spot_qty, minlength=n_assets)
+        end[:, book.spot_pos] = last[:, book.spot_asset] * book.spot_qty
+        start[book.spot_pos] = today[book.spot_asset] * book.spot_qty
         if pv is not None:
             pv[:, :, book.spot_pos] = close[:, :, book.spot_asset] * book.spot_qty
 
-    # ---- isolated perps
+    # ---- isolated perps: alive value c + d * close until the first crossing
+    dead_iso = None
     if len(book.iso_pos):
-        lp = book.iso_lp
+        lp, a_iso = book.iso_lp, book.iso_asset
         longs = book.iso_sign > 0
         steps = np.full((n_paths, len(lp)), -1, dtype=np.int64)
         if longs.any():
-            steps[:, longs] = _first_hit(low_w, book.iso_asset[longs], lp[longs], below=True)
+            steps[:, longs] = _first_crossings(L, a_iso[longs], lp[longs], below=True)
         if (~longs).any():
-            steps[:, ~longs] = _first_hit(high_w, book.iso_asset[~longs], lp[~longs], below=False)
+            steps[:, ~longs] = _first_crossings(H, a_iso[~longs], lp[~longs], below=False)
         liq[:, book.iso_pos] = steps
         c = book.iso_margin - book.iso_sign * book.iso_qty * book.iso_entry
         d = book.iso_sign * book.iso_qty
-        removed_at = np.where(steps >= 0, steps, n_t)                     # (P, n_iso)
-        if len(c) <= _ISO_LOOP_MAX:
-            # few positions: add each one's equity while alive, (P, T) per position
-            t_row = np.arange(n_t)[None, :]
-            for i in range(len(c)):
-                eq = close[:, :, book.iso_asset[i]] * d[i]
-                eq += c[i]
-                eq[t_row >= removed_at[:, i:i + 1]] = 0.0
-                value += eq
-        else:
-            flat = ((np.arange(n_paths)[:, None] * (n_t + 1) + removed_at) * n_assets
-                    + book.iso_asset[None, :]).ravel()
-            size = n_paths * (n_t + 1) * n_assets
-            dc = np.bincount(flat, weights=np.broadcast_to(c, steps.shape).ravel(), minlength=size)
-            dd = np.bincount(flat, weights=np.broadcast_to(d, steps.shape).ravel(), minlength=size)
-            dc = dc.reshape(n_paths, n_t + 1, n_assets)
-            dd = dd.reshape(n_paths, n_t + 1, n_assets)
-            # alive(t) = sum over positions removed after t  (reverse cumulative sum)
-            alive_c = np.cumsum(dc[:, ::-1], axis=1)[:, ::-1][:, 1:]
-            alive_d = np.cumsum(dd[:, ::-1], axis=1)[:, ::-1][:, 1:]
-            value += (alive_c + alive_d * close).sum(axis=2)
+        lin += np.bincount(a_iso, weights=d, minlength=n_assets)
+        const += float(c.sum())
+        dead_iso = (steps, c, d)
         alive_end = steps < 0
-        end[:, book.iso_pos] = np.where(alive_end, c + d * close[:, -1, book.iso_asset], 0.0)
-        start[book.iso_pos] = c + d * today[0, book.iso_asset]
+        end[:, book.iso_pos] = np.where(alive_end, c + d * last[:, a_iso], 0.0)
+        start[book.iso_pos] = c + d * today[a_iso]
         if pv is not None:
             t_idx = np.arange(n_t)[None, :, None]
             alive = (steps[:, None, :] < 0) | (t_idx < steps[:, None, :])
-            pv[:, :, book.iso_pos] = np.where(alive, c + d * close[:, :, book.iso_asset], 0.0)
+            pv[:, :, book.iso_pos] = np.where(alive, c + d * close[:, :, a_iso], 0.0)
 
-    # ---- cross accounts
-    n_acc = book.n_accounts
-    account_value = np.zeros((n_paths, n_t, n_acc))
-    margin_ratio = np.zeros((n_paths, n_t, n_acc))
-    if n_acc:
-        equity_w = np.broadcast_to(book.account_wallet, (n_paths, n_t, n_acc)).copy()
-        mm_w = np.zeros((n_paths, n_t, n_acc))
-        upnl_close = np.zeros((n_paths, n_t, n_acc))
-        for acc, asset, sign, slope, const, curve in _cross_groups(book):
-            x = (low_w if sign > 0 else high_w)[:, :, asset]
-            equity_w[:, :, acc] += slope * x + const
-            mm_w[:, :, acc] += curve(x)
-            upnl_close[:, :, acc] += slope * close[:, :, asset] + const
-        acc_liq = _first_true(equity_w <= mm_w)                            # (P, n_acc)
-        t_idx = np.arange(n_t)[None, :, None]
-        alive = (acc_liq[:, None, :] < 0) | (t_idx < acc_liq[:, None, :])
-        account_value = np.where(alive, book.account_wallet + upnl_close, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            margin_ratio = np.where(equity_w > 0, mm_w / equity_w, np.inf)
-        value += account_value.sum(axis=2)
-        if len(book.cross_pos):
-            acc_of = book.cross_account
-            liq[:, book.cross_pos] = acc_liq[:, acc_of]
-            sq = book.cross_sign * book.cross_qty
-            upnl_end = sq * (close[:, -1, book.cross_asset] - book.cross_entry)
-            end[:, book.cross_pos] = np.where(alive[:, -1, acc_of], upnl_end, 0.0)
-            start[book.cross_pos] = sq * (today[0, book.cross_asset] - book.cross_entry)
-            if pv is not None:
-                upnl = sq * (close[:, :, book.cross_asset] - book.cross_entry)
-                pv[:, :, book.cross_pos] = np.where(alive[:, :, acc_of], upnl, 0.0)
-
-    # ---- loans
+    # ---- loans: initial quantities valued with the rest; liquidation events change them
     n_loans = len(book.loan_pos)
     detail = track_positions or (n_paths * n_t * n_loans <= _DETAIL_ELEMENTS if series is None
                                  else bool(series))
+    loan_events = None
+    if n_loans:
+        lin += (book.loan_coll - book.loan_debt).sum(axis=0)
+        loan_events = _loan_events(book, L, H)
+
+    # value of everything alive at every close, one asset at a time (fixed order)
+    for a in np.flatnonzero(lin):
+        val += C[:, a, :] * lin[a]
+    if const:
+        val += const
+    if dead_iso is not None:
+        _remove_dead_iso(val, C, book.iso_asset, *dead_iso)
+
+    # ---- cross accounts
+    n_acc = book.n_accounts
+    want_ratio = series is not False
+    account_value = np.zeros((n_acc, n_t, n_paths))
+    margin_ratio = np.zeros((n_acc, n_t, n_paths)) if want_ratio else None
+    if n_acc:
+        equity = np.empty((n_acc, n_t, n_paths))
+        equity[:] = book.account_wallet[:, None, None]
+        mm = np.zeros((n_acc, n_t, n_paths))
+        upnl = np.zeros((n_acc, n_t, n_paths))
+        for acc, asset, sign, slope, const_g, curve in _cross_groups(book):
+            x = (L if sign > 0 else H)[:, asset, :]
+            equity[acc] += slope * x + const_g
+            mm[acc] += curve(x)
+            upnl[acc] += slope * C[:, asset, :] + const_g
+        acc_liq = np.stack([_first_index(equity[j] <= mm[j]) for j in range(n_acc)])   # (n_acc, P)
+        for j in range(n_acc):
+            alive = ~_dead_from(acc_liq[j], n_t)
+            np.add(upnl[j], book.account_wallet[j], out=account_value[j], where=alive)
+            val += account_value[j]
+        if want_ratio:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                margin_ratio = np.where(equity > 0, mm / equity, np.inf)
+        if len(book.cross_pos):
+            acc_of = book.cross_account
+            liq[:, book.cross_pos] = acc_liq[acc_of].T
+            sq = book.cross_sign * book.cross_qty
+            upnl_end = sq * (last[:, book.cross_asset] - book.cross_entry)
+            alive_end = (acc_liq < 0).T                                     # (P, n_acc)
+            end[:, book.cross_pos] = np.where(alive_end[:, acc_of], upnl_end, 0.0)
+            start[book.cross_pos] = sq * (today[book.cross_asset] - book.cross_entry)
+            if pv is not None:
+                t_idx = np.arange(n_t)[None, :, None]
+                al = acc_liq.T[:, None, acc_of]
+                alive = (al < 0) | (t_idx < al)
+                upnl_p = sq * (close[:, :, book.cross_asset] - book.cross_entry)
+                pv[:, :, book.cross_pos] = np.where(alive, upnl_p, 0.0)
+
+    # ---- loans: results
     loan_health = np.zeros((n_paths, n_t, n_loans)) if detail else None
     loan_value = np.zeros((n_paths, n_t, n_loans)) if detail else None
     if n_loans:
-        lt_all = book.loan_lt
-        qc = np.broadcast_to(book.loan_coll, (n_paths, n_loans, n_assets)).copy()
-        qd = np.broadcast_to(book.loan_debt, (n_paths, n_loans, n_assets)).copy()
-        first = np.full((n_paths, n_loans), -1, dtype=np.int64)
-        hf_from = np.zeros((n_paths, n_loans), dtype=np.int64)   # steps whose HF uses current qty
-        pending = np.ones((n_paths, n_loans), dtype=bool)
-        events = []                                               # per round, for the detail series
-        d_flat, d_w = [], []                                      # net quantity changes at events
-        for _ in range(MAX_LOAN_EVENTS):
-            # only the paths/loans/steps still pending are searched (few after the first round)
-            psel = np.flatnonzero(pending.any(axis=1))
-            lsel = np.flatnonzero(pending.any(axis=0))
-            t0 = int(hf_from[np.ix_(psel, lsel)][pending[np.ix_(psel, lsel)]].min())
-            if t0 >= n_t:
-                break
-            full_p = len(psel) == n_paths
-            lo_s = low_w[:, t0:] if full_p else low_w[psel, t0:]          # (Ps, Ts, A)
-            hi_s = high_w[:, t0:] if full_p else high_w[psel, t0:]
-            t_rel = np.arange(t0, n_t)[None, :, None]
-            ev = np.full((n_paths, n_loans), -1, dtype=np.int64)
-            step = max(1, _CHUNK_ELEMENTS // max(1, len(psel) * (n_t - t0)))
-            for c0 in range(0, len(lsel), step):
-                ls = lsel[c0:c0 + step]
-                ix = np.ix_(psel, ls)
-                num = lo_s @ (qc[ix] * lt_all[ls]).transpose(0, 2, 1)          # (Ps, Ts, Lc)
-                den = hi_s @ qd[ix].transpose(0, 2, 1)
-                trig = (num < den) & (den > 0)                                 # HF < 1
-                trig &= pending[ix][:, None, :] & (t_rel >= hf_from[ix][:, None, :])
-                ev_c = _first_true(trig)
-                ev[ix] = np.where(ev_c >= 0, ev_c + t0, -1)
-            hit = ev >= 0
-            if not hit.any():
-                break
-            p_i, l_i = np.nonzero(hit)
-            t_i = ev[p_i, l_i]
-            sub_c = qc[p_i, l_i]
-            sub_d = qd[p_i, l_i]
-            net_before = sub_c - sub_d
-            _liquidate_loans(sub_c, sub_d, low_w[p_i, t_i], high_w[p_i, t_i], lt_all[l_i],
-                             book.loan_bonus[l_i], book.loan_cf[l_i], book.loan_full_close[l_i],
-                             book.loan_small[l_i])
-            qc[p_i, l_i] = sub_c
-            qd[p_i, l_i] = sub_d
-            d_flat.append((((p_i * (n_t + 1) + t_i)[:, None]) * n_assets
-                           + np.arange(n_assets)[None, :]).ravel())
-            d_w.append((sub_c - sub_d - net_before).ravel())
-            if detail:
-                events.append((p_i, l_i, t_i, sub_c.copy(), sub_d.copy()))
-            first = np.where(hit & (first < 0), ev, first)
-            hf_from = np.where(hit, ev + 1, hf_from)
-            pending = hit
+        first, qc, qd, events = loan_events
         liq[:, book.loan_pos] = first
-        # portfolio value: net loan quantity per asset changes only at liquidation events
-        # only the assets the loans hold or owe are involved (often 2 of many)
-        la = np.flatnonzero((book.loan_coll != 0).any(axis=0) | (book.loan_debt != 0).any(axis=0))
-        net0 = (book.loan_coll - book.loan_debt).sum(axis=0)[la]
-        close_la = close[:, :, la]
-        value += close_la @ net0
-        if d_flat:
-            fl = np.concatenate(d_flat)
-            w = np.concatenate(d_w)
-            a_of = fl % n_assets
-            keep = np.isin(a_of, la)
-            pos_in_la = np.searchsorted(la, a_of[keep])
-            pt = fl[keep] // n_assets                       # path * (n_t + 1) + step
-            flat = (pt // (n_t + 1) * len(la) + pos_in_la) * (n_t + 1) + pt % (n_t + 1)
-            dn = np.bincount(flat, weights=w[keep], minlength=n_paths * len(la) * (n_t + 1))
-            dn = np.cumsum(dn.reshape(n_paths, len(la), n_t + 1), axis=2)[:, :, :n_t]  # contiguous scan
-            value += np.einsum("pta,pat->pt", close_la, dn)
-        end[:, book.loan_pos] = np.einsum("pla,pa->pl", qc - qd, close[:, -1])
-        start[book.loan_pos] = (book.loan_coll - book.loan_debt) @ today[0]
+        if events:
+            _add_loan_events(val, C, events)
+        end[:, book.loan_pos] = np.einsum("pla,pa->pl", qc - qd, last)
+        start[book.loan_pos] = (book.loan_coll - book.loan_debt) @ today
         if detail:
+            lt_all = book.loan_lt
             loan_value[...] = close @ (book.loan_coll - book.loan_debt).T
             with np.errstate(divide="ignore", invalid="ignore"):
                 den0 = high_w @ book.loan_debt.T
                 loan_health[...] = np.where(den0 > 0, (low_w @ (book.loan_coll * lt_all).T) / den0, np.inf)
-            t_all = np.arange(n_t)[None, :]
-            for p_i, l_i, t_i, qca, qda in events:
+            t_row = np.arange(n_t)[None, :]
+            for p_i, l_i, t_i, qca, qda, _ in events:
                 vals = np.einsum("kta,ka->kt", close[p_i], qca - qda)
-                loan_value[p_i, :, l_i] = np.where(t_all >= t_i[:, None], vals, loan_value[p_i, :, l_i])
+                loan_value[p_i, :, l_i] = np.where(t_row >= t_i[:, None], vals, loan_value[p_i, :, l_i])
                 num = np.einsum("kta,ka->kt", low_w[p_i], qca * lt_all[l_i])
                 den = np.einsum("kta,ka->kt", high_w[p_i], qda)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     hf = np.where(den > 0, num / den, np.inf)
-                loan_health[p_i, :, l_i] = np.where(t_all > t_i[:, None], hf, loan_health[p_i, :, l_i])
+                loan_health[p_i, :, l_i] = np.where(t_row > t_i[:, None], hf, loan_health[p_i, :, l_i])
             if pv is not None:
                 pv[:, :, book.loan_pos] = loan_value
 
-    return BookOutcome(liq_step=liq, value=value, position_end=end, position_start=start,
-                       account_value=account_value, account_margin_ratio=margin_ratio,
+    return BookOutcome(liq_step=liq, value=np.ascontiguousarray(val.T), position_end=end,
+                       position_start=start, account_value=account_value.transpose(2, 1, 0),
+                       account_margin_ratio=None if margin_ratio is None else margin_ratio.transpose(2, 1, 0),
                        loan_health=loan_health, loan_value=loan_value, position_values=pv)
+
+
+def _add_loan_events(val, C, events):
+    """Add to ``val`` (T, P) the value change of each loan liquidation event from its step on:
+    event by event when events are few against the paths, else scattered into a dense
+    (step, asset, path) array of net quantity changes accumulated over steps."""
+    n_t, _, n_paths = C.shape
+    p_all = np.concatenate([e[0] for e in events])
+    t_all = np.concatenate([e[2] for e in events])
+    dn = np.concatenate([e[5] for e in events])                              # (N, A)
+    la = np.flatnonzero((dn != 0).any(axis=0))
+    if not len(la):
+        return
+    if len(p_all) <= n_paths * len(la):
+        contrib = np.zeros((len(p_all), n_t))
+        for a in la:
+            contrib += C[:, a, p_all].T * dn[:, a][:, None]
+        contrib[np.arange(n_t)[None, :] < t_all[:, None]] = 0.0
+        np.add.at(val.T, p_all, contrib)
+        return
+    flat = ((t_all[:, None] * len(la) + np.arange(len(la))[None, :]) * n_paths + p_all[:, None]).ravel()
+    dq = np.bincount(flat, weights=dn[:, la].ravel(), minlength=n_t * len(la) * n_paths)
+    dq = _cumsum_steps(dq.reshape(n_t, len(la), n_paths))
+    for j, a in enumerate(la):
+        val += C[:, a, :] * dq[:, j, :]
+
+
+def _remove_dead_iso(val, C, asset, steps, c, d):
+    """Take liquidated isolated perps out of ``val`` (T, P) from their liquidation step on."""
+    n_t, n_assets, n_paths = C.shape
+    dead_any = (steps >= 0).any(axis=0)
+    idx = np.flatnonzero(dead_any)
+    if not len(idx):
+        return
+    if len(idx) <= _ISO_LOOP_MAX:
+        for i in idx:
+            gone = _dead_from(steps[:, i], n_t)
+            val -= np.where(gone, C[:, asset[i], :] * d[i] + c[i], 0.0)
+        return
+    # many positions: dead quantity per asset and dead constant, scattered at the
+    # liquidation step and accumulated over steps
+    k = np.where(steps >= 0, steps, n_t)                                    # (P, n)
+    p_idx = np.arange(n_paths)[:, None]
+    assets = np.unique(asset)
+    a_pos = np.searchsorted(assets, asset)
+    size = (n_t + 1) * len(assets) * n_paths
+    dq = np.bincount(((k * len(assets) + a_pos[None, :]) * n_paths + p_idx).ravel(),
+                     weights=np.broadcast_to(d, k.shape).ravel(), minlength=size)
+    dq = _cumsum_steps(dq.reshape(n_t + 1, len(assets), n_paths))[:n_t]
+    dc = np.bincount((k * n_paths + p_idx).ravel(), weights=np.broadcast_to(c, k.shape).ravel(),
+                     minlength=(n_t + 1) * n_paths)
+    dc = _cumsum_steps(dc.reshape(n_t + 1, n_paths))[:n_t]
+    for j, a in enumerate(assets):
+        val -= C[:, a, :] * dq[:, j, :]
+    val -= dc
+
+
+def _legs_by_rank(qty: np.ndarray):
+    """Each loan's legs (nonzero entries of ``qty`` (n_loans, A)) in asset order, grouped by
+    rank: a list, per rank r, of (loans having an r-th leg, asset of that leg)."""
+    l_idx, a_idx = np.nonzero(qty)
+    rank = np.arange(len(l_idx)) - np.searchsorted(l_idx, l_idx)
+    return [(l_idx[rank == r], a_idx[rank == r]) for r in range(int(rank.max(initial=-1)) + 1)]
+
+
+def _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i, l_i, t_from):
+    """First step at or after ``t_from`` where loan ``l_i`` on path ``p_i`` (pairs) has
+    HF < 1 with the quantities it holds now; -1 where never. Legs summed in asset order."""
+    n_t = L.shape[0]
+    t0 = int(t_from.min())
+    num = np.zeros((n_t - t0, len(p_i)))
+    den = np.zeros((n_t - t0, len(p_i)))
+    for out, X, rank_of, q, lt in ((num, L, c_rank_of, qc, lt_all), (den, H, d_rank_of, qd, None)):
+        for table in rank_of:
+            has = np.isin(l_i, list(table))
+            every = bool(has.all())
+            sel = slice(None) if every else np.flatnonzero(has)
+            ps, ls = p_i[sel], l_i[sel]
+            if not len(ps):
+                continue
+            a_s = np.array([table[x] for x in ls.tolist()], dtype=np.int64)
+            wt = q[ps, ls, a_s] if lt is None else q[ps, ls, a_s] * lt[ls, a_s]
+            x = X[t0:, a_s, ps]
+            x *= wt[None, :]
+            if every:
+                out += x
+            else:
+                out[:, sel] += x
+    trig = (num < den) & (den > 0)
+    trig &= np.arange(t0, n_t)[:, None] >= t_from[None, :]
+    ev = _first_index(trig)
+    return np.where(ev >= 0, ev + t0, -1)
+
+
+def _loan_events(book: Book, L: np.ndarray, H: np.ndarray):
+    """Liquidation events of every loan along every path (prices in kernel layout).
+
+    Returns ``(first, qc, qd, events)``: first liquidation step (P, n_loans), quantities
+    held at the end (P, n_loans, A) and the events, per round ``(paths, loans, steps,
+    collateral after, debt after, net quantity change)``. A loan's health at a step is
+    summed leg by leg in asset order, the same way whichever paths are searched together.
+    """
+    n_t, n_assets, n_paths = L.shape
+    n_loans = len(book.loan_pos)
+    lt_all = book.loan_lt
+    qc = np.broadcast_to(book.loan_coll, (n_paths, n_loans, n_assets)).copy()
+    qd = np.broadcast_to(book.loan_debt, (n_paths, n_loans, n_assets)).copy()
+    first = np.full((n_paths, n_loans), -1, dtype=np.int64)
+    events = []
+    coll_ranks = _legs_by_rank(book.loan_coll)
+    debt_ranks = _legs_by_rank(book.loan_debt)
+    w_coll = book.loan_coll * lt_all
+
+    # round 0: every path of every loan from today, loans in chunks (bounded memory)
+    hits_p, hits_l, hits_t = [], [], []
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, n_t * n_paths))
+    for l0 in range(0, n_loans, chunk):
+        l1 = min(n_loans, l0 + chunk)
+        num = np.zeros((n_t, l1 - l0, n_paths))
+        den = np.zeros((n_t, l1 - l0, n_paths))
+        for out, X, ranks, w in ((num, L, coll_ranks, w_coll), (den, H, debt_ranks, book.loan_debt)):
+            for ls, a_s in ranks:
+                keep = (ls >= l0) & (ls < l1)
+                ls, a_s = ls[keep], a_s[keep]
+                if not len(ls):
+                    continue
+                x = X[:, a_s, :] * w[ls, a_s][None, :, None]
+                if len(ls) == l1 - l0:
+                    out += x
+                else:
+                    out[:, ls - l0, :] += x
+        ev = _first_index((num < den) & (den > 0))                           # (Lc, P): HF < 1
+        l_i, p_i = np.nonzero(ev >= 0)
+        hits_p.append(p_i)
+        hits_l.append(l_i + l0)
+        hits_t.append(ev[l_i, p_i])
+    p_i, l_i, t_i = (np.concatenate(x) for x in (hits_p, hits_l, hits_t))
+    first[p_i, l_i] = t_i
+    c_rank_of = [dict(zip(ls.tolist(), a_s.tolist())) for ls, a_s in coll_ranks]
+    d_rank_of = [dict(zip(ls.tolist(), a_s.tolist())) for ls, a_s in debt_ranks]
+    for rnd in range(MAX_LOAN_EVENTS):
+        if rnd:
+            # the loans liquidated last round, searched again from the step after
+            t_from = t_i + 1
+            keep = t_from < n_t
+            p_i, l_i, t_from = p_i[keep], l_i[keep], t_from[keep]
+            if not len(p_i):
+                break
+            # searched in chunks of pairs with similar start steps (bounded memory); the
+            # order of the pairs is kept for the events
+            order = np.argsort(t_from, kind="stable")
+            ev = np.full(len(p_i), -1, dtype=np.int64)
+            k0 = 0
+            while k0 < len(order):
+                k1 = min(len(order), k0 + max(1, _CHUNK_ELEMENTS // (n_t - int(t_from[order[k0]]))))
+                ks = order[k0:k1]
+                ev[ks] = _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i[ks],
+                                       l_i[ks], t_from[ks])
+                k0 = k1
+            hit = ev >= 0
+            p_i, l_i, t_i = p_i[hit], l_i[hit], ev[hit]
+        if not len(p_i):
+            break
+        sub_c = qc[p_i, l_i]
+        sub_d = qd[p_i, l_i]
+        net_before = sub_c - sub_d
+        _liquidate_loans(sub_c, sub_d, L[t_i, :, p_i], H[t_i, :, p_i], lt_all[l_i],
+                         book.loan_bonus[l_i], book.loan_cf[l_i], book.loan_full_close[l_i],
+                         book.loan_small[l_i])
+        qc[p_i, l_i] = sub_c
+        qd[p_i, l_i] = sub_d
+        events.append((p_i, l_i, t_i, sub_c.copy(), sub_d.copy(), sub_c - sub_d - net_before))
+    return first, qc, qd, events
 
 
 def max_drawdown(value: np.ndarray) -> np.ndarray:
