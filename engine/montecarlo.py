@@ -38,8 +38,8 @@ from .replay import PricePaths, run_book
 
 FAN_LEVELS = (1, 5, 25, 50, 75, 95, 99)
 VAR_LEVELS = ("0.95", "0.99")
-BLOCK_CELLS = 1 << 19          # price cells (paths x (steps + 1) x assets) per block
-MAX_BLOCK_PATHS = 1024
+BLOCK_CELLS = 1 << 22          # price cells (paths x (steps + 1) x assets) per block
+MAX_BLOCK_PATHS = 4096
 FAN_CELLS = 1 << 22            # per-step histogram cells (steps + 1) x bins
 FAN_BINS_MAX = 2048
 FAN_BINS_MIN = 64
@@ -49,7 +49,7 @@ EXACT_RUNNING_MAX = 1 << 18   # running VaR/CVaR exact up to this many paths, th
 MAX_PATHS = 100_000_000
 MAX_STEPS = 100_000
 FIRST_CHUNK_BLOCKS = 1
-MAX_AUTO_CHUNK_BLOCKS = 32
+MAX_AUTO_CHUNK_BLOCKS = 8
 
 
 _ALLOCATOR_TUNED = False
@@ -338,63 +338,91 @@ class _Context:
     n_steps: int
     pos_asset_keys: list
     acc_keys: list
+    low_cols: np.ndarray                  # simulated columns whose lows / highs are drawn
+    high_cols: np.ndarray
 
 
 def _block_size(ctx, b):
     return min(ctx.block, ctx.n_paths - b * ctx.block)
 
 
+def _extreme_columns(book: Book, model: PathModel, need_btc_low: bool):
+    """Simulated columns whose intra-step lows / highs the book can feel: lows of assets
+    held long (isolated or cross) or as loan collateral, highs of assets held short or
+    owed. Elsewhere a step's low and high are its close (no effect on any result)."""
+    A = len(book.assets)
+    low = np.zeros(A, bool)
+    high = np.zeros(A, bool)
+    low[book.iso_asset[book.iso_sign > 0]] = True
+    high[book.iso_asset[book.iso_sign < 0]] = True
+    low[book.cross_asset[book.cross_sign > 0]] = True
+    high[book.cross_asset[book.cross_sign < 0]] = True
+    low |= (book.loan_coll != 0).any(axis=0) if len(book.loan_pos) else False
+    high |= (book.loan_debt != 0).any(axis=0) if len(book.loan_pos) else False
+    cols = model.sim_index
+    inside = cols >= 0
+    lows = np.flatnonzero(inside & low[np.maximum(cols, 0)])
+    highs = np.flatnonzero(inside & high[np.maximum(cols, 0)])
+    if need_btc_low and model.btc_col not in lows:
+        lows = np.sort(np.r_[lows, model.btc_col])
+    return lows, highs
+
+
 def _block_prices(ctx: _Context, rng, n):
     """Draw block paths; returns (PricePaths, cascade liquidated per path or None, BTC extra
-    log move at the end per path or None)."""
+    log move at the end per path or None). The price cubes are built in the kernel's
+    layout (steps, assets, paths) and handed over as (paths, steps, assets) views."""
     m = ctx.model
-    lc, ll, lh = m.simulate(rng, n)              # (T+1, n, S) float32, step-major
+    lows, highs = ctx.low_cols, ctx.high_cols
+    lc, ll, lh = m.simulate(rng, n, lows, highs)        # (T+1, cols, n) float32 log prices
     liq_total = None
     adj_end = None
     if ctx.cascade is not None:
         j = m.btc_col
-        res = amplify(ctx.cascade, lc[:, :, j].T, ll[:, :, j].T)
-        adj = res.adjust.T.astype(np.float32)    # (T+1, n)
-        beta = ctx.beta_sim.astype(np.float32)
-        lc += adj[:, :, None] * beta
-        ll += adj[:, :, None] * beta
-        lh[1:] += adj[:-1, :, None] * beta
-        np.maximum(lh, lc, out=lh)
+        jl = int(np.searchsorted(lows, j))
+        res = amplify(ctx.cascade, lc[:, j, :].T, ll[:, jl, :].T)
+        adj = res.adjust.T.astype(np.float32)[:, None, :]      # (T+1, 1, n)
+        beta = ctx.beta_sim.astype(np.float32)[None, :, None]
+        lc += adj * beta
+        ll += adj * beta[:, lows]
+        lh[1:] += adj[:-1] * beta[:, highs]
+        np.maximum(lh, lc[:, highs], out=lh)
         liq_total = res.total_liquidated
         adj_end = res.adjust[:, -1]
     book = ctx.book
-    A = len(book.assets)
+    today = book.today
+    A = len(today)
     T1 = m.n_steps + 1
     cols = m.sim_index
-    keep = cols >= 0
-    today = book.today
-    today_sim = np.where(keep, today[np.maximum(cols, 0)], 1.0).astype(np.float32)
-    today_sim = np.tile(today_sim, (n, 1))     # (n, S): one long inner loop when broadcast
-    # simulated columns -> book columns as runs of slices; the rest (stablecoins) stay at today
-    runs = []
-    for s0 in range(len(cols)):
-        c = int(cols[s0])
-        if c < 0:
+    C = np.empty((T1, A, n))
+    L = np.empty((T1, A, n))
+    H = np.empty((T1, A, n))
+    np.exp(lc, out=lc)
+    np.exp(ll, out=ll)
+    np.exp(lh, out=lh)
+    book_col = {int(c): s for s, c in enumerate(cols) if c >= 0}
+    low_at = {int(s): k for k, s in enumerate(lows)}
+    high_at = {int(s): k for k, s in enumerate(highs)}
+    for c in range(A):
+        px = today[c]
+        s = book_col.get(c)
+        if s is None:                    # held at today's price (stablecoins)
+            C[:, c, :] = px
+            L[:, c, :] = px
+            H[:, c, :] = px
             continue
-        if runs and runs[-1][1] == s0 and runs[-1][3] == c:
-            runs[-1][1] += 1
-            runs[-1][3] += 1
-        else:
-            runs.append([s0, s0 + 1, c, c + 1])
-    fixed = np.setdiff1d(np.arange(A), cols[keep])
-    out = []
-    for arr in (lc, ll, lh):
-        np.exp(arr, out=arr)
-        arr *= today_sim
-        px = np.empty((n, T1, A))
-        view = arr.transpose(1, 0, 2)
-        for s0, s1, c0, c1 in runs:
-            px[:, :, c0:c1] = view[:, :, s0:s1]
-        for c in fixed:
-            px[:, :, c] = today[c]
-        px[:, 0, :] = today                # step 0 is exactly today (float32 scaling above)
-        out.append(px)
-    return PricePaths(out[0], out[1], out[2]), liq_total, adj_end
+        np.multiply(lc[:, s, :], px, out=C[:, c, :])
+        for X, at, ext, clamp in ((L, low_at, ll, np.minimum), (H, high_at, lh, np.maximum)):
+            k = at.get(s)
+            if k is None:
+                X[:, c, :] = C[:, c, :]
+            else:
+                np.multiply(ext[:, k, :], px, out=X[:, c, :])
+                clamp(X[:, c, :], C[:, c, :], out=X[:, c, :])
+    for X in (C, L, H):
+        X[0] = today[:, None]            # step 0 is exactly today
+    view = lambda X: X.transpose(2, 0, 1)                       # noqa: E731
+    return PricePaths.prepared(view(C), view(L), view(H)), liq_total, adj_end
 
 
 @dataclass
@@ -516,11 +544,13 @@ def _prepare(portfolio_or_book, req: MonteCarloRequest) -> _Context:
                          for a in model.sim_assets])
     if model.btc_col is not None:
         beta_sim[model.btc_col] = 1.0
+    low_cols, high_cols = _extreme_columns(book, model, need_btc_low=req.cascade is not None)
     return _Context(book=book, model=model, cascade=req.cascade, beta_sim=beta_sim, block=block,
                     n_paths=int(req.n_paths), n_blocks=n_blocks, seeds=seeds,
                     sample_k=min(int(req.sample_paths), int(req.n_paths)), n_steps=n_steps,
                     pos_asset_keys=list(book.labels),
-                    acc_keys=[f"wallet {a}" for a in book.account_ids])
+                    acc_keys=[f"wallet {a}" for a in book.account_ids],
+                    low_cols=low_cols, high_cols=high_cols)
 
 
 def _chunk_schedule(ctx: _Context, chunk_paths: int) -> list[int]:

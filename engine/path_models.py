@@ -335,116 +335,131 @@ class PathModel:
             nb = -(-T // self.block_len)
             rng.integers(0, max(1, len(self.boot_ret) - self.block_len + 1), size=(n_paths, nb))
             if self.boot_bridge is not None and (self.boot_bridge > 0).any():
-                rng.random((T, n_paths, 2), dtype=np.float32)
+                rng.random((2, T, n_paths), dtype=np.float32)
             return
         rng.standard_normal((T, n_paths), dtype=np.float32)
         if len(self.idio_cols):
-            rng.standard_normal((T, n_paths, len(self.idio_cols)), dtype=np.float32)
+            rng.standard_normal((T, len(self.idio_cols), n_paths), dtype=np.float32)
         if self.kind == "student-t":
             rng.standard_gamma(self.df / 2.0, size=(T, n_paths), dtype=np.float32)
-        rng.random((T, n_paths, 3 if (self.kind == "student-t" and self.jump_intensity > 0) else 2),
+        rng.random((3 if (self.kind == "student-t" and self.jump_intensity > 0) else 2, T, n_paths),
                    dtype=np.float32)
 
     # ------------------------------------------------------------------ generation
-    def simulate(self, rng: np.random.Generator, n_paths: int):
+    def simulate(self, rng: np.random.Generator, n_paths: int, lows=None, highs=None):
         """Draw ``n_paths`` paths.
+
+        Parameters
+        ----------
+        lows, highs : sequences of simulated columns whose intra-step lows (highs) are
+            wanted; None for all. The random numbers drawn do not depend on them.
 
         Returns
         -------
         tuple of ndarray
-            ``(log_close, log_low, log_high)``: float32 arrays (n_steps + 1, n_paths, S) --
-            step-major, so that every step is one contiguous slice -- of log price relative
-            to today for the simulated columns (step 0 is 0).
+            ``(log_close, log_low, log_high)``: float32 arrays of log price relative to
+            today, laid out (n_steps + 1, columns, n_paths) -- step-major, each step one
+            contiguous slice -- for all simulated columns (close) and for the ``lows`` /
+            ``highs`` columns in that order. Step 0 is 0.
         """
+        S = self.n_sim
+        lows = np.arange(S) if lows is None else np.asarray(lows, dtype=np.int64)
+        highs = np.arange(S) if highs is None else np.asarray(highs, dtype=np.int64)
         if self.kind == "bootstrap":
-            r, lo, hi = self._bootstrap(rng, n_paths)
+            r, lo, hi = self._bootstrap(rng, n_paths, lows, highs)
         else:
-            r, lo, hi = self._parametric(rng, n_paths)
-        T, P, S = r.shape
-        lc = np.empty((T + 1, P, S), dtype=np.float32)
+            r, lo, hi = self._parametric(rng, n_paths, lows, highs)
+        T = r.shape[0]
+        lc = np.empty((T + 1, S, n_paths), dtype=np.float32)
         lc[0] = 0.0
-        if P * S >= 2048:
-            # slice by slice: each add runs over all paths and assets of a step at once
-            # (np.cumsum along the step axis would accumulate element by element)
-            for t in range(T):
-                np.add(lc[t], r[t], out=lc[t + 1])
-        else:
-            np.cumsum(r, axis=0, out=lc[1:])
-        ll = np.empty_like(lc)
-        lh = np.empty_like(lc)
-        ll[0] = 0.0
-        lh[0] = 0.0
-        np.add(lc[:-1], lo, out=ll[1:])
-        np.add(lc[:-1], hi, out=lh[1:])
-        return lc, ll, lh
+        # step by step: each add runs over all columns and paths of a step at once (numpy's
+        # cumsum along a leading axis would accumulate element by element)
+        for t in range(T):
+            np.add(lc[t], r[t], out=lc[t + 1])
+        out = [lc]
+        for cols, ext in ((lows, lo), (highs, hi)):
+            x = np.empty((T + 1, len(cols), n_paths), dtype=np.float32)
+            x[0] = 0.0
+            np.add(_take_cols(lc[:-1], cols), ext, out=x[1:])
+            out.append(x)
+        return tuple(out)
 
-    def _parametric(self, rng, P):
+    def _parametric(self, rng, P, lows, highs):
         T, S = self.n_steps, self.n_sim
         f32 = np.float32
         idio = self.idio_cols
         zf = rng.standard_normal((T, P), dtype=f32)
-        zi = rng.standard_normal((T, P, len(idio)), dtype=f32) if len(idio) else None
+        zi = rng.standard_normal((T, len(idio), P), dtype=f32) if len(idio) else None
         student = self.kind == "student-t"
         mix = None
         if student:
             w = rng.standard_gamma(self.df / 2.0, size=(T, P), dtype=f32)
             # chi2 = 2 * gamma(nu/2); unit-variance scale sqrt((nu - 2) / chi2), capped
             np.maximum(w, f32((self.df - 2.0) / 2.0 / MAX_T_SCALE ** 2), out=w)
-            mix = np.sqrt(f32((self.df - 2.0) / 2.0) / w)
-            del w
+            np.divide(f32((self.df - 2.0) / 2.0), w, out=w)
+            mix = np.sqrt(w, out=w)
+            zf *= mix
         jumps = student and self.jump_intensity > 0
-        u = rng.random((T, P, 3 if jumps else 2), dtype=f32)
-        # per-asset vectors tiled to (P, S): broadcasting them over steps then runs one long
-        # inner loop (a bare (S,) vector would make numpy loop over S-long rows)
-        tile = lambda v: np.tile(np.asarray(v, dtype=f32), (P, 1))          # noqa: E731
-        r = np.empty((T, P, S), dtype=f32)
-        zf_m = zf if mix is None else zf * mix
-        np.multiply(zf_m[:, :, None], tile(self.load_f), out=r)
+        u = rng.random((3 if jumps else 2, T, P), dtype=f32)
+        col = lambda v: np.asarray(v, dtype=f32)[None, :, None]          # noqa: E731
+        r = np.empty((T, S, P), dtype=f32)
+        np.multiply(zf[:, None, :], col(self.load_f), out=r)
         if zi is not None:
             if mix is not None:
-                zi *= mix[:, :, None]
-            zi *= tile(self.load_i[idio])
+                zi *= mix[:, None, :]
+            zi *= col(self.load_i[idio])
             k = 0
             for a, b in _runs(idio):                # adjacent columns: slices, not fancy indexing
-                r[:, :, a:b] += zi[:, :, k:k + b - a]
+                r[:, a:b] += zi[:, k:k + b - a]
                 k += b - a
-        del zi, zf_m
+        del zi, zf
         if jumps:
             p = self.jump_intensity * self.dt
-            uj = u[:, :, 2]
+            uj = u[2]
             hit = np.nonzero(uj < p)
             if len(hit[0]):
                 ex = -np.log(np.maximum(uj[hit], np.finfo(f32).tiny) / f32(p))     # Exponential(1)
                 size = -(f32(self.jump_min) + f32(self.jump_mean_excess) * ex)
-                r[hit] += size[:, None] * self.crash_beta.astype(f32)
+                r[hit[0], :, hit[1]] += size[:, None] * self.crash_beta.astype(f32)[None, :]
         if np.any(self.drift):
-            r += tile(self.drift)
+            r += col(self.drift)
         # bridge variances: v^2 * (-2 log U) with v^2 = mix^2 * sd^2 per step
-        m2 = np.ones((T, P), dtype=f32) if mix is None else np.square(mix)
-        sd2 = tile(np.square(self.sd_step))
-        a_lo = m2 * _neg2log(u[:, :, 0])
-        a_hi = m2 * _neg2log(u[:, :, 1])
-        lo, hi = _bridge(r, a_lo[:, :, None] * sd2, a_hi[:, :, None] * sd2)
-        return r, lo, hi
+        sd2 = np.square(self.sd_step).astype(f32)
+        out = []
+        for k, cols, sign in ((0, lows, -1.0), (1, highs, 1.0)):
+            a = _neg2log(u[k])
+            if mix is not None:
+                a *= np.square(mix)
+            out.append(_bridge_side(_take_cols(r, cols), a[:, None, :] * sd2[cols][None, :, None], sign))
+        return r, out[0], out[1]
 
-    def _bootstrap(self, rng, P):
+    def _bootstrap(self, rng, P, lows, highs):
         T, L = self.n_steps, self.block_len
         n_obs = len(self.boot_ret)
         nb = -(-T // L)
         starts = rng.integers(0, n_obs - L + 1, size=(P, nb))
         idx = (starts[:, :, None] + np.arange(L)).reshape(P, nb * L)[:, :T].T   # (T, P)
-        r = self.boot_ret[idx]                 # float32 copies, (T, P, S)
-        lo = self.boot_lo[idx]
-        hi = self.boot_hi[idx]
+        # (T, S, P) float32 copies of the drawn history rows
+        r = np.ascontiguousarray(self.boot_ret.T[:, idx].transpose(1, 0, 2))
+        lo = np.ascontiguousarray(self.boot_lo.T[lows][:, idx].transpose(1, 0, 2))
+        hi = np.ascontiguousarray(self.boot_hi.T[highs][:, idx].transpose(1, 0, 2))
         if self.boot_bridge is not None and (self.boot_bridge > 0).any():
-            u = rng.random((T, P, 2), dtype=np.float32)
-            cols = np.flatnonzero(self.boot_bridge > 0)
-            v2 = np.square(self.boot_bridge[cols]).astype(np.float32)
-            blo, bhi = _bridge(r[:, :, cols], _neg2log(u[:, :, 0])[:, :, None] * v2,
-                               _neg2log(u[:, :, 1])[:, :, None] * v2)
-            lo[:, :, cols] = blo
-            hi[:, :, cols] = bhi
+            u = rng.random((2, T, P), dtype=np.float32)
+            for k, cols, ext, sign in ((0, lows, lo, -1.0), (1, highs, hi, 1.0)):
+                j = np.flatnonzero(self.boot_bridge[cols] > 0)      # closes-only columns
+                if len(j):
+                    v2 = np.square(self.boot_bridge[cols[j]]).astype(np.float32)
+                    ext[:, j] = _bridge_side(r[:, cols[j]], _neg2log(u[k])[:, None, :] * v2[None, :, None],
+                                             sign)
         return r, lo, hi
+
+
+def _take_cols(x, cols):
+    """``x[:, cols]``: a view when ``cols`` is one run of adjacent columns, else a copy."""
+    cols = np.asarray(cols, dtype=np.int64)
+    if len(cols) and (np.diff(cols) == 1).all():
+        return x[:, int(cols[0]):int(cols[-1]) + 1]
+    return x[:, cols]
 
 
 def _runs(idx) -> list[tuple[int, int]]:
@@ -460,26 +475,21 @@ def _runs(idx) -> list[tuple[int, int]]:
 
 def _neg2log(u):
     """``-2 log U`` of uniforms (float32, ``U = 0`` treated as the smallest float)."""
-    return np.log(np.maximum(u, np.finfo(u.dtype).tiny)) * u.dtype.type(-2.0)
+    x = np.maximum(u, np.finfo(u.dtype).tiny)
+    np.log(x, out=x)
+    x *= u.dtype.type(-2.0)
+    return x
 
 
-def _bridge(r, var_lo, var_hi):
-    """Brownian-bridge low and high (log, relative to the step's open) of steps with log
-    return ``r`` (T, P, S): ``(r -/+ sqrt(r^2 + var)) / 2`` with ``var = v^2 * (-2 log U)``
-    for the step's diffusive variance ``v^2`` and a uniform ``U`` (arrays, updated in place)."""
-    half = r * r.dtype.type(0.5)
-    r2 = np.square(r)
-    lo = var_lo
-    lo += r2
-    np.sqrt(lo, out=lo)
-    lo *= -0.5
-    lo += half
-    hi = var_hi
-    hi += r2
-    np.sqrt(hi, out=hi)
-    hi *= 0.5
-    hi += half
-    return lo, hi
+def _bridge_side(r, var, sign):
+    """Brownian-bridge low (``sign`` -1) or high (+1), log relative to the step's open, of
+    steps with log return ``r``: ``(r -/+ sqrt(r^2 + var)) / 2`` with ``var = v^2 * (-2 log U)``
+    for the step's diffusive variance ``v^2`` and a uniform ``U`` (``var`` is overwritten)."""
+    var += np.square(r)
+    np.sqrt(var, out=var)
+    var *= var.dtype.type(0.5 * sign)
+    var += r * r.dtype.type(0.5)
+    return var
 
 
 def build_path_model(assets, today, *, model: str, days: int, steps_per_day: int = 1,

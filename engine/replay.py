@@ -57,6 +57,14 @@ class PricePaths:
     def shape(self):
         return self.close.shape
 
+    @classmethod
+    def prepared(cls, close: np.ndarray, low: np.ndarray, high: np.ndarray) -> "PricePaths":
+        """Wrap float64 arrays already known to satisfy ``low <= close <= high``, with no
+        checks and no copies (the Monte Carlo builds millions of them)."""
+        obj = cls.__new__(cls)
+        obj.close, obj.low, obj.high = close, low, high
+        return obj
+
 
 @dataclass
 class BookOutcome:
@@ -239,36 +247,37 @@ def _liquidate_loans(qc, qd, pc, pd, lt, bonus, cf, full, small):
     collateral worth repaid*(1 + bonus) pro rata to collateral value, capped at what is held;
     when the collateral is gone the remaining debt is burned (bad debt).
     """
-    for _ in range(MAX_LIQUIDATION_ROUNDS):
-        cv = qc * pc
-        c_tot = cv.sum(axis=1)
-        d_tot = (qd * pd).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            hf = np.where(d_tot > 0, (cv * lt).sum(axis=1) / d_tot, np.inf)
-        act = (hf < 1.0) & (d_tot > 0) & (c_tot > 0)
-        if not act.any():
-            break
-        f = np.where((hf <= full) | (d_tot < small) | (c_tot < small), 1.0, cf)
-        repay = f * d_tot
-        with np.errstate(divide="ignore", invalid="ignore"):
+    rows = np.arange(len(qc))          # rows that may still be below HF 1 (a row at or
+    with np.errstate(divide="ignore", invalid="ignore"):   # above 1 stays so: prices are fixed)
+        for _ in range(MAX_LIQUIDATION_ROUNDS):
+            c_q, d_q, p_c = qc[rows], qd[rows], pc[rows]
+            cv = c_q * p_c
+            c_tot = cv.sum(axis=1)
+            d_tot = (d_q * pd[rows]).sum(axis=1)
+            hf = np.where(d_tot > 0, (cv * lt[rows]).sum(axis=1) / d_tot, np.inf)
+            act = (hf < 1.0) & (d_tot > 0) & (c_tot > 0)
+            if not act.all():
+                rows, c_q, d_q, p_c, cv = rows[act], c_q[act], d_q[act], p_c[act], cv[act]
+                c_tot, d_tot, hf = c_tot[act], d_tot[act], hf[act]
+            if not len(rows):
+                break
+            f = np.where((hf <= full[rows]) | (d_tot < small[rows]) | (c_tot < small[rows]), 1.0, cf[rows])
+            repay = f * d_tot
             w = np.where(c_tot[:, None] > 0, cv / c_tot[:, None], 0.0)
-        seize = repay[:, None] * w * (1.0 + bonus)
-        s_tot = seize.sum(axis=1)
-        over = s_tot > c_tot
-        with np.errstate(divide="ignore", invalid="ignore"):
+            seize = repay[:, None] * w * (1.0 + bonus[rows])
+            s_tot = seize.sum(axis=1)
+            over = s_tot > c_tot
             scale = np.where(over, c_tot / np.where(s_tot > 0, s_tot, 1.0), 1.0)
-        seize = np.where(over[:, None], cv, seize)
-        repay = repay * scale
-        with np.errstate(divide="ignore", invalid="ignore"):
-            seized_qty = np.where(pc > 0, seize / np.where(pc > 0, pc, 1.0), 0.0)
-        new_qc = np.where(over[:, None], 0.0, np.maximum(qc - seized_qty, 0.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
+            seize = np.where(over[:, None], cv, seize)
+            repay = repay * scale
+            seized_qty = np.where(p_c > 0, seize / np.where(p_c > 0, p_c, 1.0), 0.0)
+            new_qc = np.where(over[:, None], 0.0, np.maximum(c_q - seized_qty, 0.0))
             keep = np.where(d_tot > 0, 1.0 - repay / np.where(d_tot > 0, d_tot, 1.0), 1.0)
-        new_qd = qd * np.maximum(keep, 0.0)[:, None]
-        gone = (new_qc * pc).sum(axis=1) <= 0
-        new_qd = np.where(gone[:, None], 0.0, new_qd)
-        qc[act] = new_qc[act]
-        qd[act] = new_qd[act]
+            new_qd = d_q * np.maximum(keep, 0.0)[:, None]
+            gone = (new_qc * p_c).sum(axis=1) <= 0
+            new_qd = np.where(gone[:, None], 0.0, new_qd)
+            qc[rows] = new_qc
+            qd[rows] = new_qd
     return qc, qd
 
 
@@ -505,6 +514,13 @@ def _legs_by_rank(qty: np.ndarray):
     return [(l_idx[rank == r], a_idx[rank == r]) for r in range(int(rank.max(initial=-1)) + 1)]
 
 
+def _rank_table(loans, assets, n_loans):
+    """Asset of each loan's leg of one rank, -1 where the loan has no such leg."""
+    out = np.full(n_loans, -1, dtype=np.int64)
+    out[loans] = assets
+    return out
+
+
 def _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i, l_i, t_from):
     """First step at or after ``t_from`` where loan ``l_i`` on path ``p_i`` (pairs) has
     HF < 1 with the quantities it holds now; -1 where never. Legs summed in asset order."""
@@ -514,13 +530,13 @@ def _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i, l_i, t_from):
     den = np.zeros((n_t - t0, len(p_i)))
     for out, X, rank_of, q, lt in ((num, L, c_rank_of, qc, lt_all), (den, H, d_rank_of, qd, None)):
         for table in rank_of:
-            has = np.isin(l_i, list(table))
+            a_all = table[l_i]
+            has = a_all >= 0
             every = bool(has.all())
             sel = slice(None) if every else np.flatnonzero(has)
-            ps, ls = p_i[sel], l_i[sel]
+            ps, ls, a_s = p_i[sel], l_i[sel], a_all[sel]
             if not len(ps):
                 continue
-            a_s = np.array([table[x] for x in ls.tolist()], dtype=np.int64)
             wt = q[ps, ls, a_s] if lt is None else q[ps, ls, a_s] * lt[ls, a_s]
             x = X[t0:, a_s, ps]
             x *= wt[None, :]
@@ -578,8 +594,8 @@ def _loan_events(book: Book, L: np.ndarray, H: np.ndarray):
         hits_t.append(ev[l_i, p_i])
     p_i, l_i, t_i = (np.concatenate(x) for x in (hits_p, hits_l, hits_t))
     first[p_i, l_i] = t_i
-    c_rank_of = [dict(zip(ls.tolist(), a_s.tolist())) for ls, a_s in coll_ranks]
-    d_rank_of = [dict(zip(ls.tolist(), a_s.tolist())) for ls, a_s in debt_ranks]
+    c_rank_of = [_rank_table(ls, a_s, n_loans) for ls, a_s in coll_ranks]
+    d_rank_of = [_rank_table(ls, a_s, n_loans) for ls, a_s in debt_ranks]
     for rnd in range(MAX_LOAN_EVENTS):
         if rnd:
             # the loans liquidated last round, searched again from the step after

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from engine import InputError, PricePaths, compile_book, load_portfolio, portfolio_from_dict, run_book
-from engine.montecarlo import (FAN_LEVELS, MonteCarloRequest, block_price_paths, run_montecarlo,
+from engine.montecarlo import (FAN_LEVELS, MonteCarloRequest, block_paths, block_price_paths, run_montecarlo,
                                simulate_chunks, var_cvar)
 from engine.path_models import build_path_model
 from engine.price_history import PriceHistory
@@ -76,7 +76,8 @@ def test_seed_changes_results_and_chunks_are_whole_blocks(demo):
     assert a.var != b.var
     done = [c.paths_done for c in simulate_chunks(demo, MonteCarloRequest(n_paths=9000, days=5,
                                                                           seed=1, chunk_paths=3000))]
-    assert done[-1] == 9000 and all(d % 1024 == 0 for d in done[:-1])
+    block = block_paths(5, len(compile_book(demo).assets))
+    assert done[-1] == 9000 and all(d % block == 0 for d in done[:-1])
 
 
 # --------------------------------------------------------------------------- per-path equality
@@ -153,7 +154,8 @@ def test_gbm_intra_step_lows_follow_brownian_minimum():
     sigma = 0.8
     book = compile_book(_spot_btc())
     m = build_path_model(book.assets, book.today, model="gbm", days=20, vols={"BTC": sigma})
-    lc, ll, lh = m.simulate(np.random.default_rng(1), 20000)
+    lc, ll, lh = m.simulate(np.random.default_rng(1), 20000)     # (steps + 1, columns, paths)
+    assert lc.shape == ll.shape == lh.shape == (21, 1, 20000)
     v = sigma * math.sqrt(1 / 365.0)
     step_min = (ll[1:] - lc[:-1]).astype(float)
     step_max = (lh[1:] - lc[:-1]).astype(float)
@@ -171,7 +173,7 @@ def test_student_t_matches_calibrated_vol_and_correlation():
     book = compile_book(p)
     m = build_path_model(book.assets, book.today, model="student-t", days=30)
     lc, _, _ = m.simulate(np.random.default_rng(2), 40000)
-    r = np.diff(lc, axis=0).astype(float).reshape(-1, 3)
+    r = np.diff(lc, axis=0).astype(float).transpose(0, 2, 1).reshape(-1, 3)
     vol = r.std(axis=0) * math.sqrt(365)
     assert np.allclose(vol, [0.59, 0.79, 1.14], rtol=0.06)
     corr = np.corrcoef(r.T)[0]
@@ -246,7 +248,8 @@ def test_streaming_stops_cleanly_on_close(demo):
     req = MonteCarloRequest(n_paths=400_000, days=30, seed=1, threads=2)
     gen = simulate_chunks(demo, req)
     first = next(gen)
-    assert not first.final and first.paths_done == 1024 and first.paths_total == 400_000
+    block = block_paths(30, len(compile_book(demo).assets))
+    assert not first.final and first.paths_done == block and first.paths_total == 400_000
     assert first.fan.shape == (7, 31) and first.sample_values.shape == (200, 31)
     t = time.perf_counter()
     gen.close()
