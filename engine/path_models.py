@@ -368,7 +368,7 @@ class PathModel:
         if self.kind == "bootstrap":
             r, lo, hi = self._bootstrap(rng, n_paths, lows, highs)
         else:
-            r, lo, hi = self._parametric(rng, n_paths, lows, highs)
+            r, a_lo, a_hi = self._parametric(rng, n_paths)
         T = r.shape[0]
         lc = np.empty((T + 1, S, n_paths), dtype=np.float32)
         lc[0] = 0.0
@@ -376,15 +376,35 @@ class PathModel:
         # cumsum along a leading axis would accumulate element by element)
         for t in range(T):
             np.add(lc[t], r[t], out=lc[t + 1])
-        out = [lc]
-        for cols, ext in ((lows, lo), (highs, hi)):
-            x = np.empty((T + 1, len(cols), n_paths), dtype=np.float32)
-            x[0] = 0.0
-            np.add(_take_cols(lc[:-1], cols), ext, out=x[1:])
-            out.append(x)
-        return tuple(out)
+        ll = np.empty((T + 1, len(lows), n_paths), dtype=np.float32)
+        lh = np.empty((T + 1, len(highs), n_paths), dtype=np.float32)
+        ll[0] = 0.0
+        lh[0] = 0.0
+        if self.kind == "bootstrap":
+            np.add(_take_cols(lc[:-1], lows), lo, out=ll[1:])
+            np.add(_take_cols(lc[:-1], highs), hi, out=lh[1:])
+            return lc, ll, lh
+        # Brownian-bridge extremes, column by column: with h = r / 2 and the step's midpoint
+        # m = open + h, low = m - sqrt(h^2 + v^2 (-2 log U) / 4) (high with +, its own U)
+        quarter_sd2 = (0.25 * np.square(self.sd_step)).astype(np.float32)
+        low_at = {int(c): j for j, c in enumerate(lows)}
+        high_at = {int(c): j for j, c in enumerate(highs)}
+        q = np.empty((T, n_paths), dtype=np.float32)
+        for c in sorted(set(low_at) | set(high_at)):
+            h = r[:, c] * np.float32(0.5)
+            mid = lc[:-1, c] + h
+            h *= h
+            for at, a, out, op in ((low_at, a_lo, ll, np.subtract), (high_at, a_hi, lh, np.add)):
+                j = at.get(c)
+                if j is None:
+                    continue
+                np.multiply(a, quarter_sd2[c], out=q)
+                q += h
+                np.sqrt(q, out=q)
+                op(mid, q, out=out[1:, j])
+        return lc, ll, lh
 
-    def _parametric(self, rng, P, lows, highs):
+    def _parametric(self, rng, P):
         T, S = self.n_steps, self.n_sim
         f32 = np.float32
         idio = self.idio_cols
@@ -399,14 +419,14 @@ class PathModel:
             np.divide(f32((self.df - 2.0) / 2.0), w, out=w)
             mix = np.sqrt(w, out=w)
             zf *= mix
+            if zi is not None:
+                zi *= mix[:, None, :]
         jumps = student and self.jump_intensity > 0
         u = rng.random((3 if jumps else 2, T, P), dtype=f32)
         col = lambda v: np.asarray(v, dtype=f32)[None, :, None]          # noqa: E731
         r = np.empty((T, S, P), dtype=f32)
         np.multiply(zf[:, None, :], col(self.load_f), out=r)
         if zi is not None:
-            if mix is not None:
-                zi *= mix[:, None, :]
             zi *= col(self.load_i[idio])
             k = 0
             for a, b in _runs(idio):                # adjacent columns: slices, not fancy indexing
@@ -423,14 +443,14 @@ class PathModel:
                 r[hit[0], :, hit[1]] += size[:, None] * self.crash_beta.astype(f32)[None, :]
         if np.any(self.drift):
             r += col(self.drift)
-        # bridge variances: v^2 * (-2 log U) with v^2 = mix^2 * sd^2 per step
-        sd2 = np.square(self.sd_step).astype(f32)
+        # bridge variance factors per step: mix^2 * (-2 log U), for the low and the high
+        m2 = None if mix is None else np.square(mix)
         out = []
-        for k, cols, sign in ((0, lows, -1.0), (1, highs, 1.0)):
+        for k in (0, 1):
             a = _neg2log(u[k])
-            if mix is not None:
-                a *= np.square(mix)
-            out.append(_bridge_side(_take_cols(r, cols), a[:, None, :] * sd2[cols][None, :, None], sign))
+            if m2 is not None:
+                a *= m2
+            out.append(a)
         return r, out[0], out[1]
 
     def _bootstrap(self, rng, P, lows, highs):

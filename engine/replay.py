@@ -371,9 +371,8 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
         lin += (book.loan_coll - book.loan_debt).sum(axis=0)
         loan_events = _loan_events(book, L, H)
 
-    # value of everything alive at every close, one asset at a time (fixed order)
-    for a in np.flatnonzero(lin):
-        val += C[:, a, :] * lin[a]
+    # value of everything held today at every close (a value, never compared: BLAS is fine)
+    np.matmul(lin, C, out=val)
     if const:
         val += const
     if dead_iso is not None:
@@ -484,9 +483,16 @@ def _remove_dead_iso(val, C, asset, steps, c, d):
     if not len(idx):
         return
     if len(idx) <= _ISO_LOOP_MAX:
+        t_col = np.arange(n_t)[:, None]
         for i in idx:
-            gone = _dead_from(steps[:, i], n_t)
-            val -= np.where(gone, C[:, asset[i], :] * d[i] + c[i], 0.0)
+            k = steps[:, i]
+            dead = np.flatnonzero(k >= 0)
+            if 2 * len(dead) < n_paths:          # the paths where it died only
+                gone = t_col >= k[dead][None, :]
+                val[:, dead] -= np.where(gone, C[:, asset[i], :][:, dead] * d[i] + c[i], 0.0)
+            else:
+                gone = _dead_from(k, n_t)
+                val -= np.where(gone, C[:, asset[i], :] * d[i] + c[i], 0.0)
         return
     # many positions: dead quantity per asset and dead constant, scattered at the
     # liquidation step and accumulated over steps
