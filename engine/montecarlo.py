@@ -464,7 +464,7 @@ def _run_block(ctx: _Context, b: int, edges) -> _BlockResult:
     for j in range(book.n_accounts):
         members = book.cross_pos[book.cross_account == j]
         if len(members):
-            dead = (out.account_value[:, -1, j] == 0) & (liq[:, members] >= 0).any(axis=1)
+            dead = liq[:, members[0]] >= 0            # the account's positions share its step
             wallet_loss[j] = float(book.account_wallet[j]) * float(dead.sum())
     first = b * ctx.block
     sv = sl = None

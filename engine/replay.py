@@ -80,10 +80,12 @@ class BookOutcome:
         Value of each position at the last close (cross perps: their unrealised P&L).
     position_start : ndarray, shape (n_positions,)
         Value of each position today.
-    account_value : ndarray, shape (n_paths, n_steps + 1, n_accounts)
-        Wallet plus unrealised P&L of each cross account at close, 0 once liquidated.
-    account_margin_ratio : ndarray, shape (n_paths, n_steps + 1, n_accounts)
-        Maintenance margin / equity at the worst prices of each step (>= 1 liquidates).
+    account_value : ndarray, shape (n_paths, n_steps + 1, n_accounts), or None
+        Wallet plus unrealised P&L of each cross account at close, 0 once liquidated
+        (None with ``series=False``).
+    account_margin_ratio : ndarray, shape (n_paths, n_steps + 1, n_accounts), or None
+        Maintenance margin / equity at the worst prices of each step (>= 1 liquidates;
+        None with ``series=False``).
     loan_health, loan_value : ndarray, shape (n_paths, n_steps + 1, n_loans), or None
         Health factor at the worst prices of each step (with the quantities held entering
         it) and loan value at each close. Computed for small books or with
@@ -96,8 +98,8 @@ class BookOutcome:
     value: np.ndarray
     position_end: np.ndarray
     position_start: np.ndarray
-    account_value: np.ndarray
-    account_margin_ratio: np.ndarray
+    account_value: np.ndarray | None
+    account_margin_ratio: np.ndarray | None
     loan_health: np.ndarray | None
     loan_value: np.ndarray | None
     position_values: np.ndarray | None = None
@@ -174,27 +176,34 @@ class _MMCurve:
     slope: np.ndarray       # len(breaks) + 1
     intercept: np.ndarray
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def __call__(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """MM at every price of ``x`` (written into ``out`` when given)."""
         b = self.breaks
         x = np.asarray(x)
-        if x.size == 0 or len(b) == 0:
-            return self.slope[0] * x + self.intercept[0]
-        # only the breaks inside [min x, max x] need a per-element comparison
-        x_min, x_max = x.min(), x.max()
-        if np.isnan(x_min) or np.isnan(x_max):
-            k = np.searchsorted(b, x, side="right")
-            return self.slope[k] * x + self.intercept[k]
-        k_lo = int(np.searchsorted(b, x_min, side="right"))
-        k_hi = int(np.searchsorted(b, x_max, side="right"))
-        if k_lo == k_hi:
-            return self.slope[k_lo] * x + self.intercept[k_lo]
-        if k_hi - k_lo <= 4:
-            k = np.full(x.shape, k_lo, dtype=np.intp)
-            for j in range(k_lo, k_hi):
-                k += x >= b[j]
+        k = None
+        if x.size and len(b):
+            # only the breaks inside [min x, max x] need a per-element comparison
+            x_min, x_max = x.min(), x.max()
+            if np.isnan(x_min) or np.isnan(x_max):
+                k = np.searchsorted(b, x, side="right")
+            else:
+                k_lo = int(np.searchsorted(b, x_min, side="right"))
+                k_hi = int(np.searchsorted(b, x_max, side="right"))
+                if k_lo != k_hi and k_hi - k_lo <= 4:
+                    k = np.full(x.shape, k_lo, dtype=np.intp)
+                    for j in range(k_lo, k_hi):
+                        k += x >= b[j]
+                elif k_lo != k_hi:
+                    k = np.searchsorted(b, x, side="right")
+                else:
+                    k = k_lo
         else:
-            k = np.searchsorted(b, x, side="right")
-        return self.slope[k] * x + self.intercept[k]
+            k = 0
+        if out is None:
+            out = np.empty(x.shape)
+        np.multiply(x, self.slope[k], out=out)
+        out += self.intercept[k]
+        return out
 
 
 def _mm_curve(qty: np.ndarray, lines: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _MMCurve:
@@ -371,6 +380,10 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
         lin += (book.loan_coll - book.loan_debt).sum(axis=0)
         loan_events = _loan_events(book, L, H)
 
+    for acc, asset, sign, slope, const_g, curve in _cross_groups(book):
+        lin[asset] += slope                     # cross accounts: wallet + uPnL while alive
+        const += const_g
+    const += float(book.account_wallet.sum()) if book.n_accounts else 0.0
     # value of everything held today at every close (a value, never compared: BLAS is fine)
     np.matmul(lin, C, out=val)
     if const:
@@ -380,27 +393,11 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
 
     # ---- cross accounts
     n_acc = book.n_accounts
-    want_ratio = series is not False
-    account_value = np.zeros((n_acc, n_t, n_paths))
-    margin_ratio = np.zeros((n_acc, n_t, n_paths)) if want_ratio else None
+    want_series = series is not False
+    account_value = margin_ratio = None
     if n_acc:
-        equity = np.empty((n_acc, n_t, n_paths))
-        equity[:] = book.account_wallet[:, None, None]
-        mm = np.zeros((n_acc, n_t, n_paths))
-        upnl = np.zeros((n_acc, n_t, n_paths))
-        for acc, asset, sign, slope, const_g, curve in _cross_groups(book):
-            x = (L if sign > 0 else H)[:, asset, :]
-            equity[acc] += slope * x + const_g
-            mm[acc] += curve(x)
-            upnl[acc] += slope * C[:, asset, :] + const_g
-        acc_liq = np.stack([_first_index(equity[j] <= mm[j]) for j in range(n_acc)])   # (n_acc, P)
-        for j in range(n_acc):
-            alive = ~_dead_from(acc_liq[j], n_t)
-            np.add(upnl[j], book.account_wallet[j], out=account_value[j], where=alive)
-            val += account_value[j]
-        if want_ratio:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                margin_ratio = np.where(equity > 0, mm / equity, np.inf)
+        acc_liq, account_value, margin_ratio = _cross_accounts(book, C, L, H, want_series)
+        _remove_dead_accounts(val, C, book, acc_liq)
         if len(book.cross_pos):
             acc_of = book.cross_account
             liq[:, book.cross_pos] = acc_liq[acc_of].T
@@ -415,6 +412,9 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
                 alive = (al < 0) | (t_idx < al)
                 upnl_p = sq * (close[:, :, book.cross_asset] - book.cross_entry)
                 pv[:, :, book.cross_pos] = np.where(alive, upnl_p, 0.0)
+    elif want_series:
+        account_value = np.zeros((0, n_t, n_paths))
+        margin_ratio = np.zeros((0, n_t, n_paths))
 
     # ---- loans: results
     loan_health = np.zeros((n_paths, n_t, n_loans)) if detail else None
@@ -444,10 +444,70 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
             if pv is not None:
                 pv[:, :, book.loan_pos] = loan_value
 
+    t3 = lambda x: None if x is None else x.transpose(2, 1, 0)             # noqa: E731
     return BookOutcome(liq_step=liq, value=np.ascontiguousarray(val.T), position_end=end,
-                       position_start=start, account_value=account_value.transpose(2, 1, 0),
-                       account_margin_ratio=None if margin_ratio is None else margin_ratio.transpose(2, 1, 0),
+                       position_start=start, account_value=t3(account_value),
+                       account_margin_ratio=t3(margin_ratio),
                        loan_health=loan_health, loan_value=loan_value, position_values=pv)
+
+
+def _cross_accounts(book: Book, C, L, H, series: bool):
+    """Liquidation step of each cross account, (n_acc, P), -1 never: the first step where
+    equity <= maintenance margin, longs at their lows and shorts at their highs. With
+    ``series`` also the accounts' values (wallet + uPnL at each close, 0 once liquidated)
+    and margin ratios (MM / equity at the worst prices), (n_acc, T, P); else None."""
+    n_t, _, n_paths = C.shape
+    n_acc = book.n_accounts
+    groups = _cross_groups(book)
+    acc_liq = np.full((n_acc, n_paths), -1, dtype=np.int64)
+    value = np.zeros((n_acc, n_t, n_paths)) if series else None
+    ratio = np.zeros((n_acc, n_t, n_paths)) if series else None
+    tmp = np.empty((n_t, n_paths))
+    for j in range(n_acc):
+        mine = [g for g in groups if g[0] == j]
+        base = float(book.account_wallet[j]) + sum(g[4] for g in mine)   # wallet + constants
+        equity = np.full((n_t, n_paths), base)
+        mm = np.zeros((n_t, n_paths))
+        for _, asset, sign, slope, _c, curve in mine:
+            x = (L if sign > 0 else H)[:, asset, :]
+            np.multiply(x, slope, out=tmp)
+            equity += tmp
+            mm += curve(x, out=tmp)
+        acc_liq[j] = _first_index(equity <= mm)
+        if series:
+            upnl = np.full((n_t, n_paths), base)
+            for _, asset, _s, slope, _c, _curve in mine:
+                upnl += C[:, asset, :] * slope
+            value[j] = np.where(_dead_from(acc_liq[j], n_t), 0.0, upnl)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio[j] = np.where(equity > 0, mm / equity, np.inf)
+    return acc_liq, value, ratio
+
+
+def _remove_dead_accounts(val, C, book: Book, acc_liq):
+    """Take liquidated cross accounts (wallet + uPnL) out of ``val`` (T, P) from their
+    liquidation step on."""
+    n_t, _, n_paths = C.shape
+    groups = _cross_groups(book)
+    t_col = np.arange(n_t)[:, None]
+    for j in range(book.n_accounts):
+        k = acc_liq[j]
+        dead = np.flatnonzero(k >= 0)
+        if not len(dead):
+            continue
+        mine = [g for g in groups if g[0] == j]
+        base = float(book.account_wallet[j]) + sum(g[4] for g in mine)
+        few = 2 * len(dead) < n_paths
+        acc = np.full((n_t, len(dead) if few else n_paths), base)
+        for _, asset, _s, slope, _c, _curve in mine:
+            x = C[:, asset, :]
+            acc += (x[:, dead] if few else x) * slope
+        if few:
+            acc *= t_col >= k[dead][None, :]
+            val[:, dead] -= acc
+        else:
+            acc *= _dead_from(k, n_t)
+            val -= acc
 
 
 def _add_loan_events(val, C, events):
@@ -484,6 +544,7 @@ def _remove_dead_iso(val, C, asset, steps, c, d):
         return
     if len(idx) <= _ISO_LOOP_MAX:
         t_col = np.arange(n_t)[:, None]
+        tmp = np.empty((n_t, n_paths))
         for i in idx:
             k = steps[:, i]
             dead = np.flatnonzero(k >= 0)
@@ -491,8 +552,10 @@ def _remove_dead_iso(val, C, asset, steps, c, d):
                 gone = t_col >= k[dead][None, :]
                 val[:, dead] -= np.where(gone, C[:, asset[i], :][:, dead] * d[i] + c[i], 0.0)
             else:
-                gone = _dead_from(k, n_t)
-                val -= np.where(gone, C[:, asset[i], :] * d[i] + c[i], 0.0)
+                tmp = np.multiply(C[:, asset[i], :], d[i], out=tmp)
+                tmp += c[i]
+                tmp *= _dead_from(k, n_t)
+                val -= tmp
         return
     # many positions: dead quantity per asset and dead constant, scattered at the
     # liquidation step and accumulated over steps
