@@ -31,6 +31,7 @@ from .book import Book
 _CHUNK_ELEMENTS = 1 << 21
 _DETAIL_ELEMENTS = 1 << 22
 _ISO_LOOP_MAX = 64          # isolated perps valued one by one up to this many
+_LOAN_LOOP_MAX = 16         # loans searched one by one up to this many
 MAX_LOAN_EVENTS = 64
 MAX_LIQUIDATION_ROUNDS = 100
 
@@ -575,6 +576,19 @@ def _remove_dead_iso(val, C, asset, steps, c, d):
     val -= dc
 
 
+def _leg_sum(X, w):
+    """Sum over a loan's legs (nonzero ``w`` (A,)), in asset order, of the leg's prices
+    ``X[:, a, :]`` (T, P) times ``w[a]``; None without legs. The same numbers as the
+    rank-by-rank sums of :func:`_loan_events` (0 + first term is the first term)."""
+    out = None
+    for a in np.flatnonzero(w):
+        if out is None:
+            out = X[:, a, :] * w[a]
+        else:
+            out += X[:, a, :] * w[a]
+    return out
+
+
 def _legs_by_rank(qty: np.ndarray):
     """Each loan's legs (nonzero entries of ``qty`` (n_loans, A)) in asset order, grouped by
     rank: a list, per rank r, of (loans having an r-th leg, asset of that leg)."""
@@ -641,7 +655,23 @@ def _loan_events(book: Book, L: np.ndarray, H: np.ndarray):
     # round 0: every path of every loan from today, loans in chunks (bounded memory)
     hits_p, hits_l, hits_t = [], [], []
     chunk = max(1, _CHUNK_ELEMENTS // max(1, n_t * n_paths))
-    for l0 in range(0, n_loans, chunk):
+    if n_loans <= _LOAN_LOOP_MAX:              # few loans: each one on plane views
+        chunk = n_loans
+        for l in range(n_loans):
+            num = _leg_sum(L, w_coll[l])
+            den = _leg_sum(H, book.loan_debt[l])
+            if den is None:
+                continue                       # nothing owed: HF is infinite
+            if num is None:
+                num = np.zeros_like(den)
+            trig = num < den
+            trig &= den > 0
+            ev = _first_index(trig)
+            p_i = np.flatnonzero(ev >= 0)
+            hits_p.append(p_i)
+            hits_l.append(np.full(len(p_i), l))
+            hits_t.append(ev[p_i])
+    for l0 in range(0 if n_loans > _LOAN_LOOP_MAX else n_loans, n_loans, chunk):
         l1 = min(n_loans, l0 + chunk)
         num = np.zeros((n_t, l1 - l0, n_paths))
         den = np.zeros((n_t, l1 - l0, n_paths))
@@ -661,7 +691,8 @@ def _loan_events(book: Book, L: np.ndarray, H: np.ndarray):
         hits_p.append(p_i)
         hits_l.append(l_i + l0)
         hits_t.append(ev[l_i, p_i])
-    p_i, l_i, t_i = (np.concatenate(x) for x in (hits_p, hits_l, hits_t))
+    p_i, l_i, t_i = (np.concatenate(x) if x else np.zeros(0, dtype=np.int64)
+                     for x in (hits_p, hits_l, hits_t))
     first[p_i, l_i] = t_i
     c_rank_of = [_rank_table(ls, a_s, n_loans) for ls, a_s in coll_ranks]
     d_rank_of = [_rank_table(ls, a_s, n_loans) for ls, a_s in debt_ranks]
