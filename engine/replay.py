@@ -257,37 +257,44 @@ def _liquidate_loans(qc, qd, pc, pd, lt, bonus, cf, full, small):
     collateral worth repaid*(1 + bonus) pro rata to collateral value, capped at what is held;
     when the collateral is gone the remaining debt is burned (bad debt).
     """
-    rows = np.arange(len(qc))          # rows that may still be below HF 1 (a row at or
-    with np.errstate(divide="ignore", invalid="ignore"):   # above 1 stays so: prices are fixed)
+    # rows that may still be below HF 1 (a row at or above 1 stays so: prices are fixed),
+    # with their parameters, compressed as rows drop out
+    rows = np.arange(len(qc))
+    c_q, d_q, p_c, p_d = qc, qd, pc, pd
+    lt_r, bonus_r, cf_r, full_r, small_r = lt, bonus, cf, full, small
+    with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(MAX_LIQUIDATION_ROUNDS):
-            c_q, d_q, p_c = qc[rows], qd[rows], pc[rows]
             cv = c_q * p_c
             c_tot = cv.sum(axis=1)
-            d_tot = (d_q * pd[rows]).sum(axis=1)
-            hf = np.where(d_tot > 0, (cv * lt[rows]).sum(axis=1) / d_tot, np.inf)
+            d_tot = (d_q * p_d).sum(axis=1)
+            hf = (cv * lt_r).sum(axis=1) / d_tot
             act = (hf < 1.0) & (d_tot > 0) & (c_tot > 0)
             if not act.all():
-                rows, c_q, d_q, p_c, cv = rows[act], c_q[act], d_q[act], p_c[act], cv[act]
+                rows, c_q, d_q, p_c, p_d, cv = rows[act], c_q[act], d_q[act], p_c[act], p_d[act], cv[act]
+                lt_r, bonus_r, cf_r, full_r, small_r = (lt_r[act], bonus_r[act], cf_r[act],
+                                                        full_r[act], small_r[act])
                 c_tot, d_tot, hf = c_tot[act], d_tot[act], hf[act]
             if not len(rows):
                 break
-            f = np.where((hf <= full[rows]) | (d_tot < small[rows]) | (c_tot < small[rows]), 1.0, cf[rows])
+            f = np.where((hf <= full_r) | (d_tot < small_r) | (c_tot < small_r), 1.0, cf_r)
             repay = f * d_tot
-            w = np.where(c_tot[:, None] > 0, cv / c_tot[:, None], 0.0)
-            seize = repay[:, None] * w * (1.0 + bonus[rows])
+            seize = cv / c_tot[:, None]
+            seize *= repay[:, None]
+            seize *= 1.0 + bonus_r
             s_tot = seize.sum(axis=1)
             over = s_tot > c_tot
-            scale = np.where(over, c_tot / np.where(s_tot > 0, s_tot, 1.0), 1.0)
-            seize = np.where(over[:, None], cv, seize)
-            repay = repay * scale
-            seized_qty = np.where(p_c > 0, seize / np.where(p_c > 0, p_c, 1.0), 0.0)
-            new_qc = np.where(over[:, None], 0.0, np.maximum(c_q - seized_qty, 0.0))
-            keep = np.where(d_tot > 0, 1.0 - repay / np.where(d_tot > 0, d_tot, 1.0), 1.0)
-            new_qd = d_q * np.maximum(keep, 0.0)[:, None]
-            gone = (new_qc * p_c).sum(axis=1) <= 0
-            new_qd = np.where(gone[:, None], 0.0, new_qd)
+            if over.any():                     # capped at the collateral held
+                repay = repay * np.where(over, c_tot / s_tot, 1.0)
+                seize[over] = cv[over]
+            seized_qty = np.divide(seize, p_c, out=np.zeros_like(seize), where=p_c > 0)
+            new_qc = np.maximum(c_q - seized_qty, 0.0)
+            new_qc[over] = 0.0
+            keep = np.maximum(1.0 - repay / d_tot, 0.0)
+            new_qd = d_q * keep[:, None]
+            new_qd[(new_qc * p_c).sum(axis=1) <= 0] = 0.0         # collateral gone: bad debt
             qc[rows] = new_qc
             qd[rows] = new_qd
+            c_q, d_q = new_qc, new_qd
     return qc, qd
 
 

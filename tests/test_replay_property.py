@@ -207,6 +207,71 @@ def test_vectorised_replay_equals_step_loop(data):
                                + out.account_value[0].sum(axis=1), out.value[0], rtol=1e-9, atol=1e-6)
 
 
+def _random_cube(book, P, T, seed, vol):
+    rng = np.random.default_rng(seed)
+    A = len(book.assets)
+    r = rng.standard_t(3, size=(P, T, A)) * vol
+    close = book.today * np.exp(np.concatenate([np.zeros((P, 1, A)), np.cumsum(r, axis=1)], axis=1))
+    low = close * np.exp(-np.abs(rng.normal(0, vol, close.shape)))
+    high = close * np.exp(np.abs(rng.normal(0, vol, close.shape)))
+    for j, a in enumerate(book.assets):
+        if a == "USDC":
+            close[:, :, j] = low[:, :, j] = high[:, :, j] = 1.0
+    return close, low, high
+
+
+def _assert_batch_equals_single_runs(book, close, low, high, every=1):
+    out = run_book(book, PricePaths(close, low, high))
+    for k in range(0, len(close), every):
+        one = run_book(book, PricePaths(close[k:k + 1], low[k:k + 1], high[k:k + 1]))
+        np.testing.assert_array_equal(one.liq_step[0], out.liq_step[k])
+        np.testing.assert_allclose(one.value[0], out.value[k], rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(one.position_end[0], out.position_end[k], rtol=1e-12, atol=1e-9)
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_each_path_of_a_batch_is_that_path_alone(data):
+    """Liquidations do not depend on which other paths share a call (the Monte Carlo runs
+    thousands at once; a replay runs one)."""
+    try:
+        book = compile_book(portfolio_from_dict(data.draw(books())))
+    except Exception as exc:
+        from engine import InputError
+        assert isinstance(exc, InputError)
+        return
+    P = data.draw(st.integers(2, 40))
+    T = data.draw(st.integers(1, 15))
+    vol = data.draw(st.sampled_from([0.02, 0.08, 0.25]))
+    _assert_batch_equals_single_runs(book, *_random_cube(book, P, T, data.draw(st.integers(0, 2**32 - 1)), vol))
+
+
+def test_big_book_batch_equals_single_runs():
+    """The branches for many positions (scattered dead isolated perps, loans searched rank by
+    rank) give every path what it gets alone."""
+    rng = np.random.default_rng(3)
+    positions = []
+    for i in range(140):                 # 70 longs, 70 shorts: over the one-by-one limit
+        a = ["BTC", "ETH", "SOL"][i % 3]
+        positions.append({"id": f"i{i}", "kind": "perp", "asset": a, "side": ["long", "short"][i % 2],
+                          "quantity": 5000 / TODAY[a], "entry_price": TODAY[a] * rng.uniform(0.97, 1.03),
+                          "leverage": float(rng.uniform(3, 25)), "maintenance_margin_rate": 0.005})
+    for i in range(24):
+        legs = [{"asset": "ETH", "quantity": float(rng.uniform(2, 6)), "liquidation_threshold": 0.83}]
+        if i % 2:
+            legs.append({"asset": "SOL", "quantity": float(rng.uniform(20, 60)), "liquidation_threshold": 0.7})
+        value = sum(leg["quantity"] * TODAY[leg["asset"]] for leg in legs)
+        positions.append({"id": f"l{i}", "kind": "loan", "collateral": legs,
+                          "debt": [{"asset": "USDC", "quantity": value * float(rng.uniform(0.5, 0.72))}],
+                          "close_factor": 0.5})
+    book = compile_book(portfolio_from_dict({"prices": TODAY, "positions": positions}))
+    close, low, high = _random_cube(book, 70, 25, 11, 0.08)
+    out = _assert_batch_equals_single_runs(book, close, low, high, every=3)
+    liq = out.liq_step >= 0
+    assert liq[:, book.iso_pos].mean() > 0.2 and liq[:, book.loan_pos].any()
+
+
 def test_many_paths_equal_single_path_runs():
     """Each path of a multi-path run equals that path replayed alone."""
     raw = {"prices": TODAY, "accounts": [{"id": "a", "wallet_balance": 3000}], "positions": [
