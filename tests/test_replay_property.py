@@ -225,8 +225,9 @@ def _assert_batch_equals_single_runs(book, close, low, high, every=1):
     for k in range(0, len(close), every):
         one = run_book(book, PricePaths(close[k:k + 1], low[k:k + 1], high[k:k + 1]))
         np.testing.assert_array_equal(one.liq_step[0], out.liq_step[k])
-        np.testing.assert_allclose(one.value[0], out.value[k], rtol=1e-12, atol=1e-9)
-        np.testing.assert_allclose(one.position_end[0], out.position_end[k], rtol=1e-12, atol=1e-9)
+        # values are sums of many terms (BLAS may group them by batch): a millionth of a dollar
+        np.testing.assert_allclose(one.value[0], out.value[k], rtol=1e-12, atol=1e-6)
+        np.testing.assert_allclose(one.position_end[0], out.position_end[k], rtol=1e-12, atol=1e-6)
     return out
 
 
