@@ -177,32 +177,31 @@ class _MMCurve:
     slope: np.ndarray       # len(breaks) + 1
     intercept: np.ndarray
 
-    def __call__(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """MM at every price of ``x`` (written into ``out`` when given)."""
+    def segment(self, x: np.ndarray):
+        """Index of the linear piece at every price of ``x``: an int when one piece covers
+        them all (the usual case: only breaks inside [min x, max x] are compared)."""
         b = self.breaks
         x = np.asarray(x)
-        k = None
-        if x.size and len(b):
-            # only the breaks inside [min x, max x] need a per-element comparison
-            x_min, x_max = x.min(), x.max()
-            if np.isnan(x_min) or np.isnan(x_max):
-                k = np.searchsorted(b, x, side="right")
-            else:
-                k_lo = int(np.searchsorted(b, x_min, side="right"))
-                k_hi = int(np.searchsorted(b, x_max, side="right"))
-                if k_lo != k_hi and k_hi - k_lo <= 4:
-                    k = np.full(x.shape, k_lo, dtype=np.intp)
-                    for j in range(k_lo, k_hi):
-                        k += x >= b[j]
-                elif k_lo != k_hi:
-                    k = np.searchsorted(b, x, side="right")
-                else:
-                    k = k_lo
-        else:
-            k = 0
-        if out is None:
-            out = np.empty(x.shape)
-        np.multiply(x, self.slope[k], out=out)
+        if not x.size or not len(b):
+            return 0
+        x_min, x_max = x.min(), x.max()
+        if np.isnan(x_min) or np.isnan(x_max):
+            return np.searchsorted(b, x, side="right")
+        k_lo = int(np.searchsorted(b, x_min, side="right"))
+        k_hi = int(np.searchsorted(b, x_max, side="right"))
+        if k_lo == k_hi:
+            return k_lo
+        if k_hi - k_lo <= 4:
+            k = np.full(x.shape, k_lo, dtype=np.intp)
+            for j in range(k_lo, k_hi):
+                k += x >= b[j]
+            return k
+        return np.searchsorted(b, x, side="right")
+
+    def __call__(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """MM at every price of ``x`` (written into ``out`` when given)."""
+        k = self.segment(x)
+        out = np.multiply(x, self.slope[k], out=out)
         out += self.intercept[k]
         return out
 
@@ -473,18 +472,25 @@ def _cross_accounts(book: Book, C, L, H, series: bool):
     tmp = np.empty((n_t, n_paths))
     for j in range(n_acc):
         mine = [g for g in groups if g[0] == j]
-        base = float(book.account_wallet[j]) + sum(g[4] for g in mine)   # wallet + constants
-        equity = np.full((n_t, n_paths), base)
-        mm = np.zeros((n_t, n_paths))
-        for _, asset, sign, slope, _c, curve in mine:
+        # equity - MM, group by group: (slope - MM slope) * x + (constant - MM intercept),
+        # the MM piece taken at each price
+        excess = np.full((n_t, n_paths), float(book.account_wallet[j]))
+        for _, asset, sign, slope, const_g, curve in mine:
             x = (L if sign > 0 else H)[:, asset, :]
-            np.multiply(x, slope, out=tmp)
-            equity += tmp
-            mm += curve(x, out=tmp)
-        acc_liq[j] = _first_index(equity <= mm)
+            k = curve.segment(x)
+            np.multiply(x, slope - curve.slope[k], out=tmp)
+            tmp += const_g - curve.intercept[k]
+            excess += tmp
+        acc_liq[j] = _first_index(excess <= 0.0)
         if series:
+            base = float(book.account_wallet[j]) + sum(g[4] for g in mine)   # wallet + constants
+            equity = np.full((n_t, n_paths), base)
+            mm = np.zeros((n_t, n_paths))
             upnl = np.full((n_t, n_paths), base)
-            for _, asset, _s, slope, _c, _curve in mine:
+            for _, asset, sign, slope, _c, curve in mine:
+                x = (L if sign > 0 else H)[:, asset, :]
+                equity += x * slope
+                mm += curve(x)
                 upnl += C[:, asset, :] * slope
             value[j] = np.where(_dead_from(acc_liq[j], n_t), 0.0, upnl)
             with np.errstate(divide="ignore", invalid="ignore"):
