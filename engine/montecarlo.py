@@ -368,10 +368,15 @@ def _extreme_columns(book: Book, model: PathModel, need_btc_low: bool):
     return lows, highs
 
 
-def _block_prices(ctx: _Context, rng, n):
+def _block_prices(ctx: _Context, rng, n, complete: bool = True):
     """Draw block paths; returns (PricePaths, cascade liquidated per path or None, BTC extra
     log move at the end per path or None). The price cubes are built in the kernel's
-    layout (steps, assets, paths) and handed over as (paths, steps, assets) views."""
+    layout (steps, assets, paths) and handed over as (paths, steps, assets) views.
+
+    Lows (highs) are drawn only for the assets whose lows (highs) the book reads (see
+    :func:`_extreme_columns`); elsewhere they equal the close. With ``complete=False``
+    those unread columns hold today's price instead (cheaper to fill than a copy; the
+    kernel never reads them, so every result is the same: tested)."""
     m = ctx.model
     lows, highs = ctx.low_cols, ctx.high_cols
     lc, ll, lh = m.simulate(rng, n, lows, highs)        # (T+1, cols, n) float32 log prices
@@ -415,7 +420,7 @@ def _block_prices(ctx: _Context, rng, n):
         for X, at, ext, clamp in ((L, low_at, ll, np.minimum), (H, high_at, lh, np.maximum)):
             k = at.get(s)
             if k is None:
-                X[:, c, :] = C[:, c, :]
+                X[:, c, :] = C[:, c, :] if complete else px
             else:
                 np.multiply(ext[:, k, :], px, out=X[:, c, :])
                 clamp(X[:, c, :], C[:, c, :], out=X[:, c, :])
@@ -447,7 +452,7 @@ class _BlockResult:
 def _run_block(ctx: _Context, b: int, edges) -> _BlockResult:
     n = _block_size(ctx, b)
     rng = np.random.Generator(np.random.SFC64(ctx.seeds[b]))
-    paths, casc_liq, casc_adj = _block_prices(ctx, rng, n)
+    paths, casc_liq, casc_adj = _block_prices(ctx, rng, n, complete=False)
     out = run_book(ctx.book, paths, series=False)
     del paths
     book = ctx.book

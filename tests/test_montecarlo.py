@@ -105,6 +105,25 @@ def test_each_path_is_exactly_its_replay(demo, model, cascade):
     np.testing.assert_allclose(res.liquidation_probability, probs)
 
 
+@pytest.mark.parametrize("cascade", [None, 1.0])
+def test_extremes_drawn_only_where_the_book_reads_them_change_nothing(demo, monkeypatch, cascade):
+    """Lows/highs are computed only for the assets the book can feel (and the unread ones
+    left at today's price in the kernel's input): the results equal those of a run that
+    draws every asset's extremes."""
+    import engine.montecarlo as mc
+    from engine.cascade import CascadeParams
+    req = dict(n_paths=3000, days=12, seed=8, sample_paths=50,
+               cascade=None if cascade is None else CascadeParams(strength=cascade))
+    lean = _final(demo, MonteCarloRequest(**req))
+    every = lambda book, model, need_btc_low: (np.arange(model.n_sim), np.arange(model.n_sim))  # noqa: E731
+    monkeypatch.setattr(mc, "_extreme_columns", every)
+    full = _final(demo, MonteCarloRequest(**req))
+    assert lean.var == full.var and lean.cvar == full.cvar
+    for name in ("fan", "hist_counts", "liquidation_time_hist", "sample_values", "sample_liq_step"):
+        assert np.array_equal(getattr(lean, name), getattr(full, name)), name
+    assert lean.liquidation_probability.sum() > 0
+
+
 def test_prices_are_consistent_paths(demo):
     paths = block_price_paths(demo, MonteCarloRequest(n_paths=500, days=15, seed=9), 0)
     book = compile_book(demo)
