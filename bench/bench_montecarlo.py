@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine import portfolio_from_dict  # noqa: E402
-from engine.montecarlo import MonteCarloRequest, _prepare, simulate_chunks  # noqa: E402
+from engine.montecarlo import MonteCarloRequest, _block_size, _prepare, simulate_chunks  # noqa: E402
 
 PRICES = {"BTC": 85000.0, "ETH": 2950.0, "SOL": 121.0, "BNB": 850.0, "XRP": 1.9, "DOGE": 0.13,
           "ADA": 0.37, "AVAX": 12.5, "LINK": 12.8, "LTC": 77.0, "USDC": 1.0}
@@ -71,7 +71,7 @@ def bench_portfolio():
 def floor_seconds(ctx, threads: int) -> float:
     """Time to draw exactly the random numbers of every block, and nothing else."""
     def one(b):
-        n = min(ctx.block, ctx.n_paths - b * ctx.block)
+        n = _block_size(ctx, b)
         ctx.model.draw_floor(np.random.Generator(np.random.SFC64(ctx.seeds[b])), n)
     t = time.perf_counter()
     if threads <= 1:

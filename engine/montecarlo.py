@@ -331,6 +331,7 @@ class _Context:
     cascade: CascadeParams | None
     beta_sim: np.ndarray                  # (S,) beta of each simulated column (cascade)
     block: int
+    first_block: int                      # paths in block 0
     n_paths: int
     n_blocks: int
     seeds: list
@@ -342,8 +343,14 @@ class _Context:
     high_cols: np.ndarray
 
 
+def _block_start(ctx, b):
+    """First path of block ``b``: block 0 is a quarter block (the first partial result
+    comes sooner), the others are whole blocks."""
+    return 0 if b == 0 else ctx.first_block + (b - 1) * ctx.block
+
+
 def _block_size(ctx, b):
-    return min(ctx.block, ctx.n_paths - b * ctx.block)
+    return min(ctx.first_block if b == 0 else ctx.block, ctx.n_paths - _block_start(ctx, b))
 
 
 def _extreme_columns(book: Book, model: PathModel, need_btc_low: bool):
@@ -471,7 +478,7 @@ def _run_block(ctx: _Context, b: int, edges) -> _BlockResult:
         if len(members):
             dead = liq[:, members[0]] >= 0            # the account's positions share its step
             wallet_loss[j] = float(book.account_wallet[j]) * float(dead.sum())
-    first = b * ctx.block
+    first = _block_start(ctx, b)
     sv = sl = None
     if first < ctx.sample_k:
         k = min(n, ctx.sample_k - first)
@@ -542,7 +549,8 @@ def _prepare(portfolio_or_book, req: MonteCarloRequest) -> _Context:
                              df=req.df, jump_intensity=req.jump_intensity, block_len=req.block_len)
     n_steps = model.n_steps
     block = block_paths(n_steps, max(len(book.assets), model.n_sim))
-    n_blocks = -(-req.n_paths // block)
+    first_block = max(16, block // 4)
+    n_blocks = 1 + max(0, -(-(req.n_paths - first_block) // block))
     seeds = _BlockSeeds(int(req.seed))
     calib = {c.asset: c for c in model.calib}
     beta_sim = np.array([1.0 if a == "BTC" else calib[a].beta if a in calib else 1.0
@@ -551,6 +559,7 @@ def _prepare(portfolio_or_book, req: MonteCarloRequest) -> _Context:
         beta_sim[model.btc_col] = 1.0
     low_cols, high_cols = _extreme_columns(book, model, need_btc_low=req.cascade is not None)
     return _Context(book=book, model=model, cascade=req.cascade, beta_sim=beta_sim, block=block,
+                    first_block=first_block,
                     n_paths=int(req.n_paths), n_blocks=n_blocks, seeds=seeds,
                     sample_k=min(int(req.sample_paths), int(req.n_paths)), n_steps=n_steps,
                     pos_asset_keys=list(book.labels),
@@ -599,7 +608,7 @@ class _Accumulator:
         self.edges = None
 
     def add(self, r: _BlockResult):
-        lo = r.b * self.ctx.block
+        lo = _block_start(self.ctx, r.b)
         self.pnl[lo:lo + r.n] = r.pnl
         if self.casc is not None:
             self.casc[lo:lo + r.n] = r.cascade_liq
