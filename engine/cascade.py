@@ -13,10 +13,12 @@ Market model (all figures BTC-equivalent, USD):
 Per step, the step's low measured from the running peak of the (amplified) closes is the
 drawdown ``d``; the open interest whose liquidation price has been crossed, ``OI * F(d)``,
 is sold, and its impact ``strength * 1 % * liquidated / depth`` (log terms) deepens the
-step's low and close and everything after. The deeper low crosses more levels, and so on:
-this is iterated to a fixed point, vectorised over paths and steps (the loop runs over
-fixed-point iterations only). A position is liquidated once per drawdown episode; when the
-price makes a new peak the pool refills (new leverage is opened at the new price).
+step's low and close. The deeper low crosses more levels, and so on: this is iterated to a
+fixed point, vectorised over paths and steps (the loop runs over fixed-point iterations
+only). A position is liquidated once per drawdown episode; when the price makes a new peak
+the pool refills (new leverage is opened at the new price). The impact is transient: it
+reverts with a half-life of ``half_life_days`` (default 1 day; ``inf`` keeps it for good),
+so cascades deepen wicks without dragging multi-week paths down (docs/montecarlo.md).
 
 ``strength`` scales the impact: 0 switches the feedback off (liquidations are still
 counted), 1 is the calibrated default. Calibration (see docs/montecarlo.md): with
@@ -64,6 +66,7 @@ class CascadeParams:
     liq_dispersion: float = DEFAULT_LIQ_DISPERSION
     depth: float = DEFAULT_DEPTH
     leverage_mix: tuple | None = None       # ((distance, share), ...) instead of the lognormal
+    half_life_days: float = 1.0             # the impact reverts with this half-life (inf: permanent)
     max_step_drop: float = 0.5              # cap on the cascade's extra log drop in one step
     tol: float = 1e-7                       # fixed point: max change of log price
     max_iter: int = 400
@@ -78,6 +81,11 @@ class CascadeParams:
                 flag = "--cascade" if name == "strength" else f"cascade.{name}"
                 raise InputError(f"must be a number {'above' if strict else 'at least'} {lo:g}",
                                  field=flag, value=v)
+        hl = self.half_life_days
+        if not (isinstance(hl, (int, float)) and not isinstance(hl, bool) and (hl == math.inf or
+                                                                                (math.isfinite(hl) and hl >= 0.05))):
+            raise InputError("must be at least 0.05 days (or inf for a permanent impact)",
+                             field="cascade.half_life_days", value=hl)
         if self.leverage_mix is not None:
             pts = list(self.leverage_mix)
             if not pts or any(len(p) != 2 for p in pts):
@@ -159,7 +167,7 @@ def _step_liquidations(params, table, log_close, log_low, adjust):
     return params.open_interest * np.maximum(run - prev, 0.0)
 
 
-def amplify(params: CascadeParams, log_close, log_low) -> CascadeResult:
+def amplify(params: CascadeParams, log_close, log_low, steps_per_day: int = 1) -> CascadeResult:
     """Amplify BTC paths by the cascade.
 
     Parameters
@@ -167,6 +175,8 @@ def amplify(params: CascadeParams, log_close, log_low) -> CascadeResult:
     params : CascadeParams
     log_close, log_low : ndarray (n_paths, n_steps + 1)
         BTC log price relative to today at each step's close and low (step 0 is 0).
+    steps_per_day : int
+        Steps per day of the paths (the impact's half-life is in days).
 
     Returns
     -------
@@ -179,6 +189,7 @@ def amplify(params: CascadeParams, log_close, log_low) -> CascadeResult:
     log_low = np.minimum(np.asarray(log_low, float), log_close)
     table = params.cdf_table()
     kappa = params.strength * 0.01 / params.depth
+    rho = impact_decay(params, steps_per_day)
     adjust = np.zeros_like(log_close)
     liq = _step_liquidations(params, table, log_close, log_low, adjust)
     if kappa == 0.0:
@@ -189,12 +200,43 @@ def amplify(params: CascadeParams, log_close, log_low) -> CascadeResult:
         it += 1
         lc, ll, adj = log_close[active], log_low[active], adjust[active]
         step = np.minimum(kappa * liq[active], params.max_step_drop)
-        new = -np.cumsum(step, axis=1)
+        new = -decayed_cumsum(step, rho)
         change = np.abs(new - adj).max(axis=1)
         adjust[active] = new
         liq[active] = _step_liquidations(params, table, lc, ll, new)
         active = active[change > params.tol]
     return CascadeResult(adjust, liq, it)
+
+
+def impact_decay(params: CascadeParams, steps_per_day: int = 1) -> float:
+    """Share of the cascade's price impact left one step later (1: permanent)."""
+    if params.half_life_days == math.inf:
+        return 1.0
+    return 0.5 ** (1.0 / (params.half_life_days * steps_per_day))
+
+
+def decayed_cumsum(x: np.ndarray, rho: float) -> np.ndarray:
+    """``y[:, t] = sum over s <= t of rho**(t - s) * x[:, s]`` along axis 1.
+
+    Vectorised as ``rho**t * cumsum(x * rho**-s)`` over segments short enough that
+    ``rho**-s`` stays below e**600 (one segment unless the horizon is thousands of
+    half-lives); ``rho = 1`` is the plain cumulative sum."""
+    x = np.asarray(x, float)
+    if rho >= 1.0:
+        return np.cumsum(x, axis=1)
+    n = x.shape[1]
+    seg = max(1, int(600.0 / -math.log(rho)))
+    y = np.empty_like(x)
+    carry = np.zeros(x.shape[0])
+    for a in range(0, n, seg):
+        b = min(n, a + seg)
+        s = np.arange(b - a, dtype=float)
+        down = rho ** s
+        part = np.cumsum(x[:, a:b] / down, axis=1) * down
+        part += carry[:, None] * (rho * down)
+        y[:, a:b] = part
+        carry = part[:, -1]
+    return y
 
 
 def cascade_move(params: CascadeParams, base_move):

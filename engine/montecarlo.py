@@ -6,7 +6,8 @@ liquidated and valued by the replay kernel :func:`engine.replay.run_book`, so a 
 result is exactly what a replay of that path gives.
 
 Reproducibility: paths are drawn in fixed *blocks* (``block_paths`` paths, a function of
-the horizon and asset count only). Block ``b`` draws from
+the horizon and asset count only; block 0 is a quarter block so the first partial result
+comes sooner). Block ``b`` draws from
 ``Generator(SFC64(SeedSequence(seed).spawn(n_blocks)[b]))``. A chunk is a whole number of
 blocks and every aggregate is summed block by block in block order, so the results do not
 depend on the chunk size or on the number of worker threads.
@@ -392,7 +393,7 @@ def _block_prices(ctx: _Context, rng, n, complete: bool = True):
     if ctx.cascade is not None:
         j = m.btc_col
         jl = int(np.searchsorted(lows, j))
-        res = amplify(ctx.cascade, lc[:, j, :].T, ll[:, jl, :].T)
+        res = amplify(ctx.cascade, lc[:, j, :].T, ll[:, jl, :].T, m.steps_per_day)
         adj = res.adjust.T.astype(np.float32)[:, None, :]      # (T+1, 1, n)
         beta = ctx.beta_sim.astype(np.float32)[None, :, None]
         lc += adj * beta

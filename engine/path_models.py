@@ -38,7 +38,11 @@ bridge from 0 to ``r`` satisfies ``P(min < x) = exp(-2 x (x - r) / v**2)`` for
 per path and step and shared by all assets: each asset's low has the exact bridge
 distribution, and the lows of different assets in a step are comonotone (a conservative
 choice for accounts holding several assets). Bootstrap steps use the bars' own lows and
-highs; columns with closes only use the bridge with the column's step vol.
+highs; columns with closes only use the bridge with the column's step vol. Extremes are
+computed only for the columns a caller asks for (the Monte Carlo asks for those its book
+reads); the random numbers drawn do not depend on it.
+
+Arrays are step-major, ``(steps, columns, paths)``: each step is one contiguous slice.
 
 Stablecoins (bundled list) are held at today's price (as in replays) unless a vol is
 given for them. Random numbers are drawn as float32 (normals, gamma, uniforms) and log

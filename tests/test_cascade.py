@@ -2,6 +2,8 @@
 monotone in strength, path behaviour, and the Monte Carlo integration."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -71,22 +73,60 @@ def test_amplified_paths_are_deeper_and_monotone_in_strength():
     prev = None
     for s in (0.0, 0.5, 1.0, 1.5):
         res = amplify(CascadeParams(strength=s, open_interest=OPEN_INTEREST_OCT_2025), lc, ll)
-        assert (res.adjust <= 0).all() and (np.diff(res.adjust, axis=1) <= 1e-15).all()
+        assert (res.adjust <= 0).all()
+        # a permanent impact only accumulates
+        perm = amplify(CascadeParams(strength=s, open_interest=OPEN_INTEREST_OCT_2025,
+                                     half_life_days=math.inf), lc, ll)
+        assert (perm.adjust <= 0).all() and (np.diff(perm.adjust, axis=1) <= 1e-15).all()
+        assert perm.adjust[:, -1].mean() <= res.adjust[:, -1].mean() + 1e-12
         assert (res.liquidated >= 0).all() and (res.liquidated[:, 0] == 0).all()
         if s == 0:
             assert (res.adjust == 0).all() and res.total_liquidated.max() > 0
-        low = (ll + res.adjust).min(axis=1)          # deepest amplified low per path
+        low = (ll + perm.adjust).min(axis=1)         # deepest amplified low per path
+        low_t = (ll + res.adjust).min(axis=1)
         if prev is not None:
             # stronger feedback: deeper lows (a path that makes a new peak under a weaker
-            # cascade refills its pool, so single later steps may differ; the worst low
-            # and the averages are monotone)
+            # cascade refills its pool, so single later steps may differ; with a permanent
+            # impact the worst low is monotone path by path, with the reverting default on
+            # average)
             assert (low <= prev[0] + 1e-12).mean() > 0.99
-            assert low.mean() < prev[0].mean() and res.adjust[:, -1].mean() < prev[1]
-        prev = (low, res.adjust[:, -1].mean())
+            assert low.mean() < prev[0].mean() and perm.adjust[:, -1].mean() < prev[1]
+            assert low_t.mean() < prev[2] and (low_t <= prev[3] + 1e-12).mean() > 0.85
+        prev = (low, perm.adjust[:, -1].mean(), low_t.mean(), low_t)
     # a path that never falls below its running peak triggers nothing
     up = np.linspace(0, 0.3, 11)[None, :]
     res = amplify(CascadeParams(), up, up)
     assert res.total_liquidated[0] == 0 and (res.adjust == 0).all()
+
+
+def test_the_impact_reverts_with_its_half_life():
+    """One crash step on a flat path: the extra move is there in full at the step, half of
+    it one half-life later, and so on (order books refill); inf keeps it for good."""
+    lc = np.zeros((1, 9))
+    lc[0, 1:] = math.log(0.85)                      # -15 % at step 1, flat afterwards
+    for half_life, spd in ((1.0, 1), (2.0, 1), (1.0, 2)):
+        res = amplify(CascadeParams(open_interest=OPEN_INTEREST_OCT_2025, half_life_days=half_life),
+                      lc, lc, steps_per_day=spd)
+        a = res.adjust[0]
+        assert a[1] < -0.01 and res.liquidated[0, 2:].sum() == 0
+        steps = half_life * spd
+        np.testing.assert_allclose(a[2:] / a[1], 0.5 ** (np.arange(1, 8) / steps), rtol=1e-9)
+    perm = amplify(CascadeParams(open_interest=OPEN_INTEREST_OCT_2025, half_life_days=math.inf), lc, lc)
+    np.testing.assert_allclose(perm.adjust[0, 2:], perm.adjust[0, 1])
+    assert perm.adjust[0, 1] == pytest.approx(res.adjust[0, 1])   # the crash step itself is the same
+
+
+def test_decayed_cumsum_matches_a_loop_over_long_horizons():
+    from engine.cascade import decayed_cumsum
+    rng = np.random.default_rng(4)
+    x = rng.random((3, 5000))
+    for rho in (0.5, 0.97, 0.9999, 1.0):
+        y = np.zeros_like(x)
+        acc = np.zeros(3)
+        for t in range(x.shape[1]):
+            acc = rho * acc + x[:, t]
+            y[:, t] = acc
+        np.testing.assert_allclose(decayed_cumsum(x, rho), y, rtol=1e-9)
 
 
 def test_the_pool_refills_after_a_new_peak():
