@@ -271,6 +271,19 @@ def cmd_reverse(args) -> int:
     return 0
 
 
+def _half_life(text: str) -> float:
+    """``--cascade-half-life``: days (at least 0.05), or ``inf`` for a permanent impact."""
+    from engine.errors import InputError
+    try:
+        days = float(text)
+    except ValueError:
+        days = float("nan")
+    if not (days == math.inf or (math.isfinite(days) and days >= 0.05)):
+        raise InputError("must be a number of days of at least 0.05, or 'inf' (permanent impact)",
+                         field="--cascade-half-life", value=text)
+    return days
+
+
 def cmd_montecarlo(args) -> int:
     from engine.cascade import CascadeParams
     from engine.montecarlo import MonteCarloRequest, run_montecarlo, validate_request
@@ -278,7 +291,8 @@ def cmd_montecarlo(args) -> int:
         n_paths=args.paths, days=args.days, seed=args.seed, model=args.model,
         steps_per_day=args.steps_per_day, vols=_parse_assign(args.vol, "--vol") or None,
         beta_overrides=_parse_assign(args.beta, "--beta") or None,
-        cascade=CascadeParams(strength=float(args.cascade)) if args.cascade else None,
+        cascade=CascadeParams(strength=float(args.cascade),
+                              half_life_days=_half_life(args.cascade_half_life)) if args.cascade else None,
         chunk_paths=args.chunk)
     validate_request(req)              # bad flags fail before any file is read
     if args.prices:
@@ -366,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prices", action="append",
                    help="price history CSV: bootstrapped (bootstrap) or recalibrates (student-t)")
     p.add_argument("--cascade", type=float, default=0.0, help="cascade strength (0 = off)")
+    p.add_argument("--cascade-half-life", default="1",
+                   help="days over which half of the cascade's price impact reverts (inf = permanent)")
     p.add_argument("--chunk", type=int, default=0, help="paths per chunk (0 = automatic)")
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
     p.add_argument("--json", action="store_true")

@@ -324,6 +324,8 @@ def test_gbm_without_vol_uses_bundled_vol_with_a_note(demo):
     (["--model", "gbm", "--vol", "BTC=0"], "--vol"),
     (["--model", "gbm", "--vol", "BTC"], "--vol"),
     (["--cascade", "-1"], "--cascade"),
+    (["--cascade", "1", "--cascade-half-life", "0.01"], "--cascade-half-life"),
+    (["--cascade", "1", "--cascade-half-life", "soon"], "--cascade-half-life"),
     (["--steps-per-day", "0"], "--steps-per-day"),
 ])
 def test_cli_bad_input(capsys, argv, flag):
