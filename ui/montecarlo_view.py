@@ -82,7 +82,8 @@ class MonteCarloView(QWidget):
         pl.addWidget(self.history_button)
         pl.addSpacing(6)
         pl.addWidget(section("Liquidation cascade", "Forced selling after liquidations pushes prices "
-                                                    "further down; 0 = off, 1 = calibrated default."))
+                                                    "further down, then half of it reverts within a day; "
+                                                    "0 = off, 1 = calibrated default."))
         crow = QHBoxLayout()
         self.cascade = QSlider(Qt.Orientation.Horizontal)
         self.cascade.setObjectName("CascadeSlider")
