@@ -470,28 +470,32 @@ def _cross_accounts(book: Book, C, L, H, series: bool):
     value = np.zeros((n_acc, n_t, n_paths)) if series else None
     ratio = np.zeros((n_acc, n_t, n_paths)) if series else None
     tmp = np.empty((n_t, n_paths))
-    for j in range(n_acc):
-        mine = [g for g in groups if g[0] == j]
+    by_account = [[] for _ in range(n_acc)]
+    for g in groups:
+        by_account[g[0]].append(g)
+    for j, mine in enumerate(by_account):
+        wallet = float(book.account_wallet[j])
         # equity - MM, group by group: (slope - MM slope) * x + (constant - MM intercept),
         # the MM piece taken at each price
-        excess = np.full((n_t, n_paths), float(book.account_wallet[j]))
-        for _, asset, sign, slope, const_g, curve in mine:
-            x = (L if sign > 0 else H)[:, asset, :]
-            k = curve.segment(x)
-            np.multiply(x, slope - curve.slope[k], out=tmp)
-            tmp += const_g - curve.intercept[k]
-            excess += tmp
-        acc_liq[j] = _first_index(excess <= 0.0)
+        excess = np.full((n_t, n_paths), wallet)
         if series:
-            base = float(book.account_wallet[j]) + sum(g[4] for g in mine)   # wallet + constants
+            base = wallet + sum(g[4] for g in mine)               # wallet + constants
             equity = np.full((n_t, n_paths), base)
             mm = np.zeros((n_t, n_paths))
             upnl = np.full((n_t, n_paths), base)
-            for _, asset, sign, slope, _c, curve in mine:
-                x = (L if sign > 0 else H)[:, asset, :]
+        for _, asset, sign, slope, const_g, curve in mine:
+            x = (L if sign > 0 else H)[:, asset, :]
+            k = curve.segment(x)
+            s_k, i_k = curve.slope[k], curve.intercept[k]
+            np.multiply(x, slope - s_k, out=tmp)
+            tmp += const_g - i_k
+            excess += tmp
+            if series:
                 equity += x * slope
-                mm += curve(x)
+                mm += x * s_k + i_k
                 upnl += C[:, asset, :] * slope
+        acc_liq[j] = _first_index(excess <= 0.0)
+        if series:
             value[j] = np.where(_dead_from(acc_liq[j], n_t), 0.0, upnl)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio[j] = np.where(equity > 0, mm / equity, np.inf)
