@@ -32,6 +32,7 @@ _CHUNK_ELEMENTS = 1 << 21
 _DETAIL_ELEMENTS = 1 << 22
 _ISO_LOOP_MAX = 64          # isolated perps valued one by one up to this many
 _LOAN_LOOP_MAX = 16         # loans searched one by one up to this many
+_ROWS_MAX_PATHS = 8         # up to this many paths, loans are searched again on (asset, path) rows
 MAX_LOAN_EVENTS = 64
 MAX_LIQUIDATION_ROUNDS = 100
 
@@ -621,14 +622,21 @@ def _rank_table(loans, assets, n_loans):
     return out
 
 
-def _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i, l_i, t_from):
+def _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i, l_i, t_from, rows=None):
     """First step at or after ``t_from`` where loan ``l_i`` on path ``p_i`` (pairs) has
-    HF < 1 with the quantities it holds now; -1 where never. Legs summed in asset order."""
+    HF < 1 with the quantities it holds now; -1 where never. Legs summed in asset order.
+
+    ``rows``: the lows and highs laid out (assets, paths, steps), for few paths and long
+    histories: a pair's prices are then one contiguous row (the same numbers, gathered
+    faster). Arrays are (pairs, steps) then, (steps, pairs) otherwise."""
     n_t = L.shape[0]
     t0 = int(t_from.min())
-    num = np.zeros((n_t - t0, len(p_i)))
-    den = np.zeros((n_t - t0, len(p_i)))
-    for out, X, rank_of, q, lt in ((num, L, c_rank_of, qc, lt_all), (den, H, d_rank_of, qd, None)):
+    shape = (len(p_i), n_t - t0) if rows is not None else (n_t - t0, len(p_i))
+    num = np.zeros(shape)
+    den = np.zeros(shape)
+    sources = (L, H) if rows is None else rows
+    for out, X, rank_of, q, lt in ((num, sources[0], c_rank_of, qc, lt_all),
+                                   (den, sources[1], d_rank_of, qd, None)):
         for table in rank_of:
             a_all = table[l_i]
             has = a_all >= 0
@@ -638,14 +646,26 @@ def _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i, l_i, t_from):
             if not len(ps):
                 continue
             wt = q[ps, ls, a_s] if lt is None else q[ps, ls, a_s] * lt[ls, a_s]
-            x = X[t0:, a_s, ps]
-            x *= wt[None, :]
-            if every:
-                out += x
+            if rows is None:
+                x = X[t0:, a_s, ps]
+                x *= wt[None, :]
+                if every:
+                    out += x
+                else:
+                    out[:, sel] += x
             else:
-                out[:, sel] += x
-    trig = (num < den) & (den > 0)
-    trig &= np.arange(t0, n_t)[:, None] >= t_from[None, :]
+                x = X[a_s, ps, t0:]
+                x *= wt[:, None]
+                if every:
+                    out += x
+                else:
+                    out[sel] += x
+    trig = num < den                  # HF < 1 (num >= 0, so nothing owed never triggers)
+    if rows is None:
+        trig &= np.arange(t0, n_t)[:, None] >= t_from[None, :]
+    else:
+        trig &= np.arange(t0, n_t)[None, :] >= t_from[:, None]
+        trig = trig.T
     ev = _first_index(trig)
     return np.where(ev >= 0, ev + t0, -1)
 
@@ -681,8 +701,7 @@ def _loan_events(book: Book, L: np.ndarray, H: np.ndarray):
                 continue                       # nothing owed: HF is infinite
             if num is None:
                 num = np.zeros_like(den)
-            trig = num < den
-            trig &= den > 0
+            trig = num < den                   # HF < 1 (num >= 0: no debt never triggers)
             ev = _first_index(trig)
             p_i = np.flatnonzero(ev >= 0)
             hits_p.append(p_i)
@@ -703,7 +722,7 @@ def _loan_events(book: Book, L: np.ndarray, H: np.ndarray):
                     out += x
                 else:
                     out[:, ls - l0, :] += x
-        ev = _first_index((num < den) & (den > 0))                           # (Lc, P): HF < 1
+        ev = _first_index(num < den)                                         # (Lc, P): HF < 1
         l_i, p_i = np.nonzero(ev >= 0)
         hits_p.append(p_i)
         hits_l.append(l_i + l0)
@@ -711,6 +730,7 @@ def _loan_events(book: Book, L: np.ndarray, H: np.ndarray):
     p_i, l_i, t_i = (np.concatenate(x) if x else np.zeros(0, dtype=np.int64)
                      for x in (hits_p, hits_l, hits_t))
     first[p_i, l_i] = t_i
+    rows = None                               # (assets, paths, steps) copies, for few paths
     c_rank_of = [_rank_table(ls, a_s, n_loans) for ls, a_s in coll_ranks]
     d_rank_of = [_rank_table(ls, a_s, n_loans) for ls, a_s in debt_ranks]
     for rnd in range(MAX_LOAN_EVENTS):
@@ -729,8 +749,10 @@ def _loan_events(book: Book, L: np.ndarray, H: np.ndarray):
             while k0 < len(order):
                 k1 = min(len(order), k0 + max(1, _CHUNK_ELEMENTS // (n_t - int(t_from[order[k0]]))))
                 ks = order[k0:k1]
+                if rows is None and n_paths <= _ROWS_MAX_PATHS:
+                    rows = tuple(np.ascontiguousarray(X.transpose(1, 2, 0)) for X in (L, H))
                 ev[ks] = _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i[ks],
-                                       l_i[ks], t_from[ks])
+                                       l_i[ks], t_from[ks], rows)
                 k0 = k1
             hit = ev >= 0
             p_i, l_i, t_i = p_i[hit], l_i[hit], ev[hit]
