@@ -146,6 +146,21 @@ class CascadeResult:
         return self.liquidated.sum(axis=1)
 
 
+def _lookup(x: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``np.interp(x, _GRID, table)`` on the uniform grid, by index arithmetic (no binary
+    search: 2-3 x faster, and the cascade calls it at every fixed-point iteration)."""
+    n = len(table) - 1
+    u = np.multiply(x, float(n))
+    np.clip(u, 0.0, float(n), out=u)
+    i = u.astype(np.intp)
+    np.minimum(i, n - 1, out=i)
+    u -= i
+    lo = table[i]
+    u *= table[i + 1] - lo
+    u += lo
+    return u
+
+
 def _step_liquidations(params, table, log_close, log_low, adjust):
     """Liquidated notional per step given a cumulative adjustment. Arrays (P, T + 1)."""
     c_close = log_close + adjust
@@ -156,7 +171,7 @@ def _step_liquidations(params, table, log_close, log_low, adjust):
     before[:, 1:] = peak[:, :-1]
     dd = np.maximum(before - c_low, 0.0)
     dd[:, 0] = 0.0
-    frac = np.interp(-np.expm1(-dd), _GRID, table)           # simple drawdown -> F
+    frac = _lookup(-np.expm1(-dd), table)                     # simple drawdown -> F
     new_peak = np.zeros(peak.shape, dtype=bool)
     new_peak[:, 2:] = c_close[:, 1:-1] > before[:, 1:-1]       # a new peak at t-1 opens an episode at t
     eid = np.cumsum(new_peak, axis=1, dtype=np.float64)
@@ -196,16 +211,38 @@ def amplify(params: CascadeParams, log_close, log_low, steps_per_day: int = 1) -
         return CascadeResult(adjust, liq, 0)
     active = np.arange(len(log_close))
     it = 0
+    hist = []                                   # the last two iterates of the active rows
     while it < params.max_iter and len(active):
         it += 1
         lc, ll, adj = log_close[active], log_low[active], adjust[active]
         step = np.minimum(kappa * liq[active], params.max_step_drop)
         new = -decayed_cumsum(step, rho)
         change = np.abs(new - adj).max(axis=1)
+        hist = (hist + [new])[-3:]
+        if len(hist) == 3 and it % 3 == 0:
+            new = _aitken(*hist)
+            hist = []
         adjust[active] = new
         liq[active] = _step_liquidations(params, table, lc, ll, new)
-        active = active[change > params.tol]
+        keep = change > params.tol
+        active = active[keep]
+        hist = [h[keep] for h in hist]
     return CascadeResult(adjust, liq, it)
+
+
+def _aitken(x0: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """Aitken's extrapolation of three successive fixed-point iterates, element by element,
+    where they converge geometrically (successive changes of one sign shrinking by a ratio
+    below 0.9); elsewhere the last iterate. The fixed-point test that follows still decides
+    convergence, so this only saves iterations near the critical (slow) regime."""
+    d1 = x1 - x0
+    d2 = x2 - x1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = d2 / d1
+    ok = (ratio > 0.0) & (ratio < 0.97)
+    out = x2.copy()
+    out[ok] += d2[ok] * ratio[ok] / (1.0 - ratio[ok])
+    return out
 
 
 def impact_decay(params: CascadeParams, steps_per_day: int = 1) -> float:

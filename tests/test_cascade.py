@@ -116,6 +116,23 @@ def test_the_impact_reverts_with_its_half_life():
     assert perm.adjust[0, 1] == pytest.approx(res.adjust[0, 1])   # the crash step itself is the same
 
 
+@pytest.mark.parametrize("strength,half_life", [(0.5, 1.0), (1.0, 1.0), (1.5, 1.0), (1.0, math.inf)])
+def test_amplify_returns_the_fixed_point(strength, half_life):
+    """The accelerated iteration ends where one more plain step of the feedback moves
+    nothing: impact of the liquidations that the amplified path itself triggers."""
+    from engine.cascade import _step_liquidations, decayed_cumsum, impact_decay
+    lc, ll = _paths()
+    params = CascadeParams(strength=strength, open_interest=OPEN_INTEREST_OCT_2025,
+                           half_life_days=half_life)
+    res = amplify(params, lc, ll)
+    liq = _step_liquidations(params, params.cdf_table(), lc, np.minimum(ll, lc), res.adjust)
+    np.testing.assert_allclose(liq, res.liquidated, rtol=1e-9, atol=1.0)
+    kappa = params.strength * 0.01 / params.depth
+    again = -decayed_cumsum(np.minimum(kappa * liq, params.max_step_drop), impact_decay(params))
+    assert np.abs(again - res.adjust).max() < 1e-5
+    assert res.iterations < params.max_iter
+
+
 def test_decayed_cumsum_matches_a_loop_over_long_horizons():
     from engine.cascade import decayed_cumsum
     rng = np.random.default_rng(4)
