@@ -376,10 +376,13 @@ class PathModel:
         T = r.shape[0]
         lc = np.empty((T + 1, S, n_paths), dtype=np.float32)
         lc[0] = 0.0
-        # step by step: each add runs over all columns and paths of a step at once (numpy's
-        # cumsum along a leading axis would accumulate element by element)
-        for t in range(T):
-            np.add(lc[t], r[t], out=lc[t + 1])
+        if S * n_paths >= 2048:
+            # step by step: each add runs over all columns and paths of a step at once
+            # (numpy's cumsum along a leading axis accumulates element by element)
+            for t in range(T):
+                np.add(lc[t], r[t], out=lc[t + 1])
+        else:                           # few paths (long horizons): numpy's own cumsum
+            np.cumsum(r, axis=0, out=lc[1:])
         ll = np.empty((T + 1, len(lows), n_paths), dtype=np.float32)
         lh = np.empty((T + 1, len(highs), n_paths), dtype=np.float32)
         ll[0] = 0.0
