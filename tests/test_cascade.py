@@ -125,7 +125,8 @@ def test_amplify_returns_the_fixed_point(strength, half_life):
     params = CascadeParams(strength=strength, open_interest=OPEN_INTEREST_OCT_2025,
                            half_life_days=half_life)
     res = amplify(params, lc, ll)
-    liq = _step_liquidations(params, params.cdf_table(), lc, np.minimum(ll, lc), res.adjust)
+    # the kernel works step-major: (steps, paths)
+    liq = _step_liquidations(params, params.cdf_table(), lc.T, np.minimum(ll, lc).T, res.adjust.T).T
     np.testing.assert_allclose(liq, res.liquidated, rtol=1e-9, atol=1.0)
     kappa = params.strength * 0.01 / params.depth
     again = -decayed_cumsum(np.minimum(kappa * liq, params.max_step_drop), impact_decay(params))
