@@ -15,7 +15,10 @@ Columns (header names are case-insensitive; common exchange-export aliases accep
 * symbols such as BTCUSDT, BTC-PERP or ETH/USDT are reduced to the base asset; sides buy/sell
   map to long/short; percentages such as ``0.5%`` are read as fractions.
 
-Every problem raises :class:`InputError` naming the file, row, column and value.
+:func:`import_holdings_csv` raises an :class:`InputError` naming the file, row, column and
+value for the first problem (the command line). :func:`read_holdings_csv` returns the rows
+as a raw ``crashlab.portfolio/1`` dictionary, values as typed, so that an editor can open a
+file with a bad row, mark the bad cells and keep every other row (the desktop app).
 """
 from __future__ import annotations
 
@@ -67,11 +70,14 @@ def base_asset(symbol: str) -> str:
     return s
 
 
-def _legs(text: str, column: str, where: str) -> list[dict]:
+def _legs(text: str, column: str, where: str, strict: bool = True) -> list[dict]:
     legs = []
     for part in filter(None, (x.strip() for x in re.split(r"[|;]", text or ""))):
         bits = [b.strip() for b in re.split(r"[: ]+", part) if b.strip()]
         if len(bits) < 2:
+            if not strict:                   # kept as typed: the editor marks the missing quantity
+                legs.append({"asset": part})
+                continue
             raise InputError("must look like ASSET:QUANTITY[:LT[:BONUS]], several joined with |",
                              field=column, value=part, source=where)
         leg = {"asset": base_asset(bits[0]), "quantity": bits[1]}
@@ -84,7 +90,26 @@ def _legs(text: str, column: str, where: str) -> list[dict]:
 
 
 def import_holdings_csv(path: str | Path, text: str | None = None) -> Portfolio:
-    """Read a holdings CSV into a Portfolio (not validated across fields: see check_portfolio)."""
+    """Read a holdings CSV into a Portfolio (not validated across fields: see
+    check_portfolio). Raises InputError naming the file, row, column and value."""
+    raw, parsed = _read(path, text, strict=True)
+    accounts, positions = parsed["accounts"], parsed["positions"]
+    from .portfolio import _number  # shared number parsing
+    name = Path(path).name
+    prices = {a: _number(v, field=f"price ({a})", position=None, positive=True, source=name)
+              for a, v in raw["prices"].items()}
+    return Portfolio(name=raw["name"], prices=prices, accounts=accounts, positions=positions)
+
+
+def read_holdings_csv(path: str | Path, text: str | None = None) -> dict:
+    """The rows of a holdings CSV as a raw ``crashlab.portfolio/1`` dictionary, values as
+    typed (strings), nothing parsed beyond the column mapping: a row with a bad value is
+    kept for an editor to mark. Raises InputError only when the file as a whole cannot be
+    read (missing, not text, empty, no asset column, no rows)."""
+    return _read(path, text, strict=False)[0]
+
+
+def _read(path, text, strict: bool):
     path = Path(path)
     if text is None:
         try:
@@ -113,6 +138,7 @@ def import_holdings_csv(path: str | Path, text: str | None = None) -> Portfolio:
                          value=",".join(rows[0]), source=path.name)
     prices: dict[str, object] = {}
     positions, accounts = [], []
+    parsed = {"positions": [], "accounts": []}     # strict: rows parsed as read (file order)
     for n, raw in enumerate(rows[1:], start=2):
         where = f"{path.name}:row {n}"
 
@@ -126,23 +152,25 @@ def import_holdings_csv(path: str | Path, text: str | None = None) -> Portfolio:
         kind = get("kind")
         if kind is not None:
             k = _KIND_ALIASES.get(kind.lower().replace(" ", "_"))
-            if k is None:
+            if k is None and strict:
                 raise InputError("must be spot, perp, loan or account", field="kind", value=kind,
                                  source=where)
-            kind = k
+            kind = k or kind                   # tolerant: kept as typed, marked by the editor
         else:
             kind = "loan" if get("collateral") else ("perp" if get("side") else "spot")
         if kind == "account":
             acc = {"id": get("id"), "wallet_balance": get("wallet_balance") or get("quantity")}
             if get("venue"):
                 acc["venue"] = get("venue").lower()
-            accounts.append(account_from_dict(acc, len(accounts), where))
+            if strict:
+                parsed["accounts"].append(account_from_dict(acc, len(accounts), where))
+            accounts.append(acc)
             continue
         pid = get("id") or f"{kind}-{n - 1}"
         d: dict[str, object] = {"id": pid, "kind": kind}
         if kind == "loan":
-            d["collateral"] = _legs(get("collateral") or "", "collateral", where)
-            d["debt"] = _legs(get("debt") or "", "debt", where)
+            d["collateral"] = _legs(get("collateral") or "", "collateral", where, strict)
+            d["debt"] = _legs(get("debt") or "", "debt", where, strict)
             for key in ("close_factor", "liquidation_bonus"):
                 if get(key) is not None:
                     d[key] = get(key)
@@ -177,10 +205,11 @@ def import_holdings_csv(path: str | Path, text: str | None = None) -> Portfolio:
                     d["margin_mode"] = "cross"
             if get("price") is not None and d.get("asset"):
                 prices[d["asset"]] = get("price")
-        positions.append(position_from_dict(d, len(positions), where))
-    from .portfolio import _number  # shared number parsing
-    parsed_prices = {a: _number(v, field=f"price ({a})", position=None, positive=True, source=path.name)
-                     for a, v in prices.items()}
+        if strict:
+            parsed["positions"].append(position_from_dict(d, len(positions), where))
+        positions.append(d)
     if not positions and not accounts:
         raise InputError("holds no positions", field="rows", value=0, source=path.name)
-    return Portfolio(name=path.stem, prices=parsed_prices, accounts=accounts, positions=positions)
+    raw_portfolio = {"format": "crashlab.portfolio/1", "name": path.stem, "prices": prices,
+                     "accounts": accounts, "positions": positions}
+    return raw_portfolio, parsed

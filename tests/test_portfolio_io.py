@@ -187,6 +187,25 @@ def test_holdings_csv_bad_row_names_row_column_value(tmp_path):
     assert "h.csv:row 3" in msg and "quantity" in msg and "-3" in msg
 
 
+def test_holdings_csv_read_tolerantly_keeps_every_row_as_typed(tmp_path):
+    """The editor's reader: a bad row does not stop the file; values stay as typed."""
+    from engine.holdings_csv import read_holdings_csv
+    f = tmp_path / "h.csv"
+    f.write_text("id,kind,asset,side,quantity,price,collateral,debt\n"
+                 "a,spot,BTC,,1,85000,,\n"
+                 "b,spot,ETH,,-3,2950,,\n"
+                 "c,bond,SOL,,5,121,,\n"
+                 "d,loan,,,,,ETH,USDC:1000\n")
+    raw = read_holdings_csv(f)
+    assert [p["id"] for p in raw["positions"]] == ["a", "b", "c", "d"]
+    assert raw["positions"][1]["quantity"] == "-3" and raw["positions"][2]["kind"] == "bond"
+    assert raw["positions"][3]["collateral"] == [{"asset": "ETH"}]        # quantity missing
+    assert raw["prices"] == {"BTC": "85000", "ETH": "2950", "SOL": "121"}
+    with pytest.raises(InputError) as info:          # the command line still stops at row 3
+        load_portfolio(f)
+    assert "h.csv:row 3" in str(info.value)
+
+
 def test_engine_never_imports_qt():
     code = ("import sys; import engine, engine.price_history, engine.holdings_csv, cli; "
             "import engine.stress, engine.replay, engine.scenarios; "

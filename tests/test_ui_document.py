@@ -64,6 +64,24 @@ def test_validation_excludes_bad_rows_and_keeps_text(doc):
     json.dumps(out)
 
 
+def test_holdings_csv_with_a_bad_row_opens_with_that_row_marked(tmp_path):
+    f = tmp_path / "exchange-export.csv"
+    f.write_text("symbol,side,size,entry_price,leverage,mark_price,mmr\n"
+                 "BTCUSDT,buy,0.2,84000,10,85000,0.5%\n"
+                 "ETHUSDT,sell,two,3000,5,2950,0.5%\n"
+                 "SOLUSDT,buy,100,130,10,121,0.5%\n")
+    doc = Document.from_file(f)
+    assert [r.raw["asset"] for r in doc.rows] == ["BTC", "ETH", "SOL"]
+    v = doc.validate()
+    assert len(v.portfolio.positions) == 2 and len(v.excluded) == 1
+    uid = doc.rows[1].uid
+    issue = v.cells[(uid, "quantity")]
+    assert issue.severity == "error" and "two" in issue.message
+    assert doc.rows[1].raw["quantity"] == "two"                 # kept as typed, to be fixed
+    doc.set_field(1, "quantity", "2")
+    assert len(doc.validate().portfolio.positions) == 3
+
+
 def test_duplicate_ids_are_marked(doc):
     doc.set_field(1, "id", "cold-btc")
     v = doc.validate()

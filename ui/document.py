@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import (InputError, Issue, Portfolio, check_portfolio, portfolio_from_dict,
-                    portfolio_to_dict, position_from_dict)
+                    position_from_dict)
 from engine.atomic import write_text_atomic
 from engine.portfolio import FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level, read_json_file
 
@@ -418,17 +418,19 @@ class Document:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "Document":
-        """Open a portfolio JSON (tolerant: bad fields are kept and marked) or import a
-        holdings CSV through the engine."""
+        """Open a portfolio JSON or a holdings CSV (tolerant: bad fields are kept and
+        marked, every other row is loaded)."""
         path = Path(path)
         if not path.exists():
             raise InputError("file not found", field="path", value=str(path))
         if path.is_dir():
             raise InputError("is a folder, not a portfolio file", field="path", value=str(path))
         if path.suffix.lower() in (".csv", ".tsv", ".txt"):
-            from engine import load_portfolio
-            return cls(portfolio_to_dict(load_portfolio(path)))
-        raw = read_json_file(path)
+            # tolerant like JSON: rows with bad values are kept and their cells marked
+            from engine.holdings_csv import read_holdings_csv
+            raw = read_holdings_csv(path)
+        else:
+            raw = read_json_file(path)
         doc = cls()
         doc.load_dict(raw, source=path.name)
         return doc
