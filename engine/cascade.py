@@ -69,7 +69,7 @@ class CascadeParams:
     half_life_days: float = 1.0             # the impact reverts with this half-life (inf: permanent)
     max_step_drop: float = 0.5              # cap on the cascade's extra log drop in one step
     tol: float = 1e-7                       # fixed point: max change of log price
-    max_iter: int = 400
+    max_iter: int = 2000
 
     def validate(self) -> "CascadeParams":
         checks = (("strength", self.strength, 0.0, False), ("open_interest", self.open_interest, 0.0, False),
@@ -151,6 +151,10 @@ def _lookup(x: np.ndarray, table: np.ndarray) -> np.ndarray:
     search: 2-3 x faster, and the cascade calls it at every fixed-point iteration)."""
     n = len(table) - 1
     u = np.multiply(x, float(n))
+    nan = np.isnan(u)
+    has_nan = bool(nan.any())
+    if has_nan:
+        u[nan] = 0.0
     np.clip(u, 0.0, float(n), out=u)
     i = u.astype(np.intp)
     np.minimum(i, n - 1, out=i)
@@ -158,6 +162,8 @@ def _lookup(x: np.ndarray, table: np.ndarray) -> np.ndarray:
     lo = table[i]
     u *= table[i + 1] - lo
     u += lo
+    if has_nan:
+        u[nan] = np.nan                         # as np.interp: NaN in, NaN out
     return u
 
 
@@ -234,20 +240,18 @@ def amplify(params: CascadeParams, log_close, log_low, steps_per_day: int = 1) -
     liq = _step_liquidations(params, table, lc_all, ll_all, adjust)
     if kappa == 0.0:
         return CascadeResult(adjust.T, liq.T, 0)
-    # the paths still moving, compacted: (T + 1, n_active) copies, shrunk as paths settle
+    # the paths still moving, compacted: (T + 1, n_active) copies, shrunk as paths settle.
+    # Plain iteration from no cascade: it climbs to the least fixed point (the cascade that
+    # the first move triggers); extrapolating (Aitken) was faster but near the critical
+    # strength could jump past it to a deeper fixed point, so it is not used.
     active = np.arange(lc_all.shape[1])
     lc, ll, adj, lq = lc_all, ll_all, adjust, liq
     it = 0
-    hist = []                                   # the last iterates of the active paths
     while it < params.max_iter and len(active):
         it += 1
         step = np.minimum(kappa * lq, params.max_step_drop)
         new = -decayed_cumsum(step, rho, axis=0)
         change = np.abs(new - adj).max(axis=0)
-        hist = (hist + [new])[-3:]
-        if len(hist) == 3 and it % 3 == 0:
-            new = _aitken(*hist)
-            hist = []
         adj = new
         lq = _step_liquidations(params, table, lc, ll, adj)
         keep = change > params.tol
@@ -257,28 +261,12 @@ def amplify(params: CascadeParams, log_close, log_low, steps_per_day: int = 1) -
             liq[:, active[done]] = lq[:, done]
             active = active[keep]
             lc, ll, adj, lq = lc[:, keep], ll[:, keep], adj[:, keep], lq[:, keep]
-            hist = [h[:, keep] for h in hist]
         elif len(active) == lc_all.shape[1]:
             adjust, liq = adj, lq
     if len(active):                             # stopped at max_iter: keep the last iterate
         adjust[:, active] = adj
         liq[:, active] = lq
     return CascadeResult(adjust.T, liq.T, it)
-
-
-def _aitken(x0: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
-    """Aitken's extrapolation of three successive fixed-point iterates, element by element,
-    where they converge geometrically (successive changes of one sign shrinking by a ratio
-    below 0.97); elsewhere the last iterate. The fixed-point test that follows still decides
-    convergence, so this only saves iterations (2-6 x fewer near the critical regime)."""
-    d1 = x1 - x0
-    d2 = x2 - x1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = d2 / d1
-    ok = (ratio > 0.0) & (ratio < 0.97)
-    out = x2.copy()
-    out[ok] += d2[ok] * ratio[ok] / (1.0 - ratio[ok])
-    return out
 
 
 def impact_decay(params: CascadeParams, steps_per_day: int = 1) -> float:

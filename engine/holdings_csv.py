@@ -89,6 +89,15 @@ def _legs(text: str, column: str, where: str, strict: bool = True) -> list[dict]
     return legs
 
 
+def _as_number(text):
+    """A cell as a float when it reads as one (``1,234.5``, ``0.5%``), else as typed."""
+    from .portfolio import _number
+    try:
+        return _number(text, field="value", position=None)
+    except InputError:
+        return text
+
+
 def import_holdings_csv(path: str | Path, text: str | None = None) -> Portfolio:
     """Read a holdings CSV into a Portfolio (not validated across fields: see
     check_portfolio). Raises InputError naming the file, row, column and value."""
@@ -210,6 +219,10 @@ def _read(path, text, strict: bool):
         positions.append(d)
     if not positions and not accounts:
         raise InputError("holds no positions", field="rows", value=0, source=path.name)
+    if not strict:                              # numbers as numbers where they read as one
+        prices = {a: _as_number(v) for a, v in prices.items()}
+        for acc in accounts:
+            acc["wallet_balance"] = _as_number(acc.get("wallet_balance"))
     raw_portfolio = {"format": "crashlab.portfolio/1", "name": path.stem, "prices": prices,
                      "accounts": accounts, "positions": positions}
     return raw_portfolio, parsed

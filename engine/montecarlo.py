@@ -345,8 +345,8 @@ class _Context:
 
 
 def _block_start(ctx, b):
-    """First path of block ``b``: block 0 is a quarter block (the first partial result
-    comes sooner), the others are whole blocks."""
+    """First path of block ``b``: block 0 is a quarter block, at least 16 paths (the first
+    partial result comes sooner), the others are whole blocks."""
     return 0 if b == 0 else ctx.first_block + (b - 1) * ctx.block
 
 
@@ -742,8 +742,9 @@ def simulate_chunks(portfolio_or_book, request: MonteCarloRequest) -> Iterator[M
 
 def block_price_paths(portfolio_or_book, request: MonteCarloRequest, block: int = 0) -> PricePaths:
     """The price paths of block ``block`` exactly as :func:`simulate_chunks` draws them
-    (paths ``block * block_size`` onwards; block 0 holds the sampled paths), e.g. to replay
-    one path alone through :func:`engine.replay.run_book`."""
+    (block 0 is the first quarter block and holds the sampled paths; block ``b >= 1``
+    starts at path ``first_block + (b - 1) * block_paths``), e.g. to replay one path alone
+    through :func:`engine.replay.run_book`."""
     ctx = _prepare(portfolio_or_book, request)
     if not 0 <= block < ctx.n_blocks:
         raise InputError(f"must be between 0 and {ctx.n_blocks - 1}", field="block", value=block)

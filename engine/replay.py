@@ -310,15 +310,18 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
         book's asset order.
     track_positions : also return per-position values at every step (memory
         n_paths * (n_steps + 1) * n_positions).
-    series : False skips the per-loan health/value series and the accounts' margin ratios
-        (``loan_health``, ``loan_value`` and ``account_margin_ratio`` are None;
-        liquidations and values are unchanged). None (default) computes them for small
-        runs (the margin ratios always), True always.
+    series : False skips the per-loan health/value series and the accounts' value and
+        margin-ratio series (``loan_health``, ``loan_value``, ``account_value`` and
+        ``account_margin_ratio`` are None; liquidations and values are unchanged). None
+        (default) computes the loan series for small runs and the account series always,
+        True always.
 
     Internally every price cube is laid out ``(steps, assets, paths)`` (see
     :func:`kernel_layout`): each asset's plane is a view, and every operation runs along
-    paths. Sums over assets and over a loan's legs are taken one term at a time in a fixed
-    order, so a path's numbers do not depend on which other paths share the call.
+    paths. Every sum that feeds a liquidation test (a loan's legs, a cross account's
+    equity and maintenance margin) is taken one term at a time in a fixed order, so a path's
+    liquidations do not depend on which other paths share the call; its values agree to
+    about 1e-12 relative (some value sums take a different branch for a bigger batch).
     """
     close, low, high = paths.close, paths.low, paths.high
     n_paths, n_t, n_assets = close.shape
@@ -475,27 +478,23 @@ def _cross_accounts(book: Book, C, L, H, series: bool):
     for g in groups:
         by_account[g[0]].append(g)
     for j, mine in enumerate(by_account):
-        wallet = float(book.account_wallet[j])
-        # equity - MM, group by group: (slope - MM slope) * x + (constant - MM intercept),
-        # the MM piece taken at each price
-        excess = np.full((n_t, n_paths), wallet)
+        # equity and MM at the worst prices, group by group in a fixed order; the test is
+        # equity <= MM, the very numbers whose ratio is reported
+        equity = np.full((n_t, n_paths), float(book.account_wallet[j]))
+        mm = np.zeros((n_t, n_paths))
         if series:
-            base = wallet + sum(g[4] for g in mine)               # wallet + constants
-            equity = np.full((n_t, n_paths), base)
-            mm = np.zeros((n_t, n_paths))
-            upnl = np.full((n_t, n_paths), base)
+            upnl = np.full((n_t, n_paths), float(book.account_wallet[j]))
         for _, asset, sign, slope, const_g, curve in mine:
             x = (L if sign > 0 else H)[:, asset, :]
-            k = curve.segment(x)
-            s_k, i_k = curve.slope[k], curve.intercept[k]
-            np.multiply(x, slope - s_k, out=tmp)
-            tmp += const_g - i_k
-            excess += tmp
+            np.multiply(x, slope, out=tmp)
+            tmp += const_g
+            equity += tmp
+            mm += curve(x, out=tmp)
             if series:
-                equity += x * slope
-                mm += x * s_k + i_k
-                upnl += C[:, asset, :] * slope
-        acc_liq[j] = _first_index(excess <= 0.0)
+                np.multiply(C[:, asset, :], slope, out=tmp)
+                tmp += const_g
+                upnl += tmp
+        acc_liq[j] = _first_index(equity <= mm)
         if series:
             value[j] = np.where(_dead_from(acc_liq[j], n_t), 0.0, upnl)
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -200,7 +200,7 @@ def test_holdings_csv_read_tolerantly_keeps_every_row_as_typed(tmp_path):
     assert [p["id"] for p in raw["positions"]] == ["a", "b", "c", "d"]
     assert raw["positions"][1]["quantity"] == "-3" and raw["positions"][2]["kind"] == "bond"
     assert raw["positions"][3]["collateral"] == [{"asset": "ETH"}]        # quantity missing
-    assert raw["prices"] == {"BTC": "85000", "ETH": "2950", "SOL": "121"}
+    assert raw["prices"] == {"BTC": 85000.0, "ETH": 2950.0, "SOL": 121.0}   # saved as numbers
     with pytest.raises(InputError) as info:          # the command line still stops at row 3
         load_portfolio(f)
     assert "h.csv:row 3" in str(info.value)
