@@ -15,7 +15,7 @@ from .document import fmt_money, fmt_pct, fmt_price
 from PySide6.QtCore import QAbstractTableModel, QModelIndex
 from PySide6.QtGui import QBrush, QColor
 
-from .widgets import MetricsStrip, hint, make_table, section
+from .widgets import MetricsStrip, StableLabel, hint, make_table, section
 
 SLIDER_SCALE = 10          # slider units per percent (0.1% resolution)
 
@@ -38,11 +38,11 @@ class ShockView(QWidget):
         pl.setContentsMargins(0, 0, 8, 0)
         pl.addWidget(section("BTC move", "Instant move of BTC; every other asset moves by "
                                          "(1 + BTC move)^beta − 1."))
-        self.move_label = QLabel("−30.0%")
-        self.move_label.setObjectName("MetricValue")
+        self.move_label = StableLabel("−30.0%", "MetricValue")
         self.move_label.setStyleSheet("font-size: 20pt; font-weight: 600;")
-        self.btc_label = QLabel("")
-        self.btc_label.setObjectName("Hint")
+        self.btc_label = StableLabel("", "Hint")
+        self.btc_label.setToolTip("BTC's price before and after the move. Every asset moves by "
+                                  "(1 + BTC move)^beta − 1, also when BTC is not in the portfolio.")
         pl.addWidget(self.move_label)
         pl.addWidget(self.btc_label)
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -179,8 +179,7 @@ class ShockView(QWidget):
         if self._btc_price:
             self.btc_label.setText(f"BTC ${self._btc_price:,.0f} → ${self._btc_price * (1 + self._move):,.0f}")
         else:
-            self.btc_label.setText("BTC is not in the portfolio: the move drives the others through "
-                                   "their beta.")
+            self.btc_label.setText("BTC not held: assets follow by beta")
 
     def overrides(self) -> dict[str, float]:
         out = {}
