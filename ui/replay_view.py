@@ -17,7 +17,7 @@ from engine import library
 from .charts import LinesChart, ReplayValueChart
 from .document import fmt_money, fmt_pct
 from .jobs import ReplaySpec
-from .widgets import MetricsStrip, RecordsModel, hint, make_table, section
+from .widgets import MetricsStrip, RecordsModel, StableLabel, hint, make_table, section
 
 SPEEDS = (("0.5×", 1000), ("1×", 500), ("2×", 250), ("4×", 125), ("8×", 60), ("16×", 30))
 FLASH_MS = 700
@@ -121,8 +121,7 @@ class ReplayView(QWidget):
         self.timeline.setToolTip("Timeline: drag to scrub through the steps")
         self.timeline.setRange(0, 0)
         self.timeline.valueChanged.connect(self.set_step)
-        self.step_label = QLabel("—")
-        self.step_label.setMinimumWidth(260)
+        self.step_label = StableLabel("—", min_width=300)      # new text each frame: no re-layout
         play.addWidget(self.play_button)
         play.addWidget(self.speed)
         play.addWidget(self.timeline, 1)
@@ -353,7 +352,8 @@ class ReplayView(QWidget):
         label = self.result.labels[k]
         v = self.result.value[k]
         v0 = self.result.value[0]
-        self.step_label.setText(f"Step {k}/{n - 1}: {label[:40]}  ·  {fmt_money(v)} ({fmt_pct(v / v0 - 1 if v0 else 0)})")
+        self.step_label.setText(f"Step {k}/{n - 1}  ·  {fmt_money(v)} ({fmt_pct(v / v0 - 1 if v0 else 0)})"
+                                f"  ·  {label}")
         # flash positions liquidated between the previous step and this one
         if prev is not None and k > prev >= 0:
             for step, pid in self.events:

@@ -26,22 +26,24 @@ class StableLabel(QWidget):
         self.label = QLabel(text, self)
         if object_name:
             self.label.setObjectName(object_name)
+        self._full = text
         self._min_width = min_width
         self._tooltip = ""
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     # QLabel's interface as used here
     def text(self) -> str:
-        return self.label.text()
+        return self._full
 
-    def setText(self, text: str) -> None:
-        if text != self.label.text():
-            self.label.setText(text)
+    def setText(self, text: str) -> None:               # noqa: N802 (Qt naming)
+        if text != self._full:
+            self._full = text
             self._fit()
 
-    def setStyleSheet(self, css: str) -> None:          # noqa: N802 (Qt naming)
+    def setStyleSheet(self, css: str) -> None:          # noqa: N802
         self.label.setStyleSheet(css)
         self.updateGeometry()                           # the font may change the line height
+        self._fit()
 
     def setToolTip(self, tip: str) -> None:             # noqa: N802
         self._tooltip = tip
@@ -66,11 +68,18 @@ class StableLabel(QWidget):
         return super().event(ev)
 
     def _fit(self) -> None:
-        clipped = self.label.sizeHint().width() > self.width() > 0
-        tip = self.label.text() if clipped and not self._tooltip else self._tooltip
-        if clipped and self._tooltip:
-            tip = f"{self.label.text()}\n\n{self._tooltip}"
-        self.label.setToolTip(tip)
+        """Show the text, elided with "…" when wider than the space (then in the tooltip)."""
+        width = self.width()
+        shown = self._full
+        if width > 0 and self.label.fontMetrics().horizontalAdvance(shown) > width:
+            shown = self.label.fontMetrics().elidedText(shown, Qt.TextElideMode.ElideRight, width)
+        if shown != self.label.text():
+            self.label.setText(shown)
+        tip = self._tooltip
+        if shown != self._full:
+            tip = f"{self._full}\n\n{tip}" if tip else self._full
+        if tip != self.label.toolTip():
+            self.label.setToolTip(tip)
 
 
 class MetricCard(QFrame):

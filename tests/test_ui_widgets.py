@@ -1,0 +1,76 @@
+"""Widget building blocks: labels that do not re-lay out the window."""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from ui.widgets import MetricCard, StableLabel
+
+
+class _LayoutRequests(QObject):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, obj, ev):               # noqa: N802 (Qt naming)
+        if ev.type() == QEvent.Type.LayoutRequest:
+            self.count += 1
+        return False
+
+
+def _window(qtbot, label):
+    top = QWidget()
+    lay = QVBoxLayout(top)
+    lay.addWidget(label)
+    top.resize(300, 80)
+    qtbot.addWidget(top)
+    top.show()
+    qtbot.waitExposed(top)
+    return top
+
+
+def test_new_text_does_not_re_lay_out_the_window(qtbot):
+    stable = StableLabel("$1", "MetricValue")
+    top = _window(qtbot, stable)
+    stable.setText("$2")                      # first text after show: settles polish
+    qtbot.wait(20)
+    spy = _LayoutRequests()
+    top.installEventFilter(spy)
+    for v in range(50):
+        stable.setText(f"${v * 1234567:,}")
+        qtbot.wait(1)
+    assert spy.count == 0 and stable.text() == f"${49 * 1234567:,}"
+    # a plain QLabel does (the reason for StableLabel)
+    plain = QLabel("$1")
+    top2 = _window(qtbot, plain)
+    plain.setText("$2")
+    qtbot.wait(20)
+    spy2 = _LayoutRequests()
+    top2.installEventFilter(spy2)
+    for v in range(50):
+        plain.setText(f"${v * 1234567:,}")
+        qtbot.wait(1)
+    assert spy2.count >= 10
+
+
+def test_long_text_is_elided_with_the_full_text_in_the_tooltip(qtbot):
+    stable = StableLabel("")
+    stable.setToolTip("What this is.")
+    top = _window(qtbot, stable)
+    top.resize(120, 60)
+    qtbot.wait(10)
+    long_text = "Step 12/40 · $79,147 (−17.8%) · crash low (2025-10-10 → 2025-10-11) and close"
+    stable.setText(long_text)
+    assert stable.text() == long_text
+    assert stable.label.text().endswith("…") and len(stable.label.text()) < len(long_text)
+    assert long_text in stable.label.toolTip() and "What this is." in stable.label.toolTip()
+    stable.setText("short")
+    assert stable.label.text() == "short" and stable.label.toolTip() == "What this is."
+
+
+def test_metric_card_sets_value_sub_and_colour(qtbot):
+    card = MetricCard("P&L", "Profit and loss")
+    top = _window(qtbot, card)  # noqa: F841 (kept alive: it owns the card)
+    card.set("−$33,133", "−34.4%", color="#c0392b")
+    assert card.value.text() == "−$33,133" and card.sub.text() == "−34.4%"
+    assert "#c0392b" in card.value.label.styleSheet()
