@@ -444,11 +444,34 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
                 den0 = high_w @ book.loan_debt.T
                 loan_health[...] = np.where(den0 > 0, (low_w @ (book.loan_coll * lt_all).T) / den0, np.inf)
             t_row = np.arange(n_t)[None, :]
+            # after each event, the loan's value and health with its new quantities, leg by
+            # leg (only the assets each loan holds or owes)
+            if events and n_paths <= _ROWS_MAX_PATHS:      # few paths: (asset, path) rows
+                rows = [np.ascontiguousarray(X.transpose(1, 2, 0)) for X in (C, L, H)]
+                take = lambda X, a, p: X[a, p]                               # noqa: E731
+            else:
+                rows = [C, L, H]
+                take = lambda X, a, p: X[:, a, p].T                          # noqa: E731
+            legs = [(_rank_table(ls, a_s, n_loans), True) for ls, a_s in _legs_by_rank(book.loan_coll)]
+            legs += [(_rank_table(ls, a_s, n_loans), False) for ls, a_s in _legs_by_rank(book.loan_debt)]
             for p_i, l_i, t_i, qca, qda, _ in events:
-                vals = np.einsum("kta,ka->kt", close[p_i], qca - qda)
+                vals = np.zeros((len(p_i), n_t))
+                num = np.zeros((len(p_i), n_t))
+                den = np.zeros((len(p_i), n_t))
+                k_all = np.arange(len(p_i))
+                for table, is_coll in legs:
+                    a_all = table[l_i]
+                    k = k_all[a_all >= 0]
+                    if not len(k):
+                        continue
+                    a = a_all[k]
+                    if is_coll:
+                        vals[k] += take(rows[0], a, p_i[k]) * qca[k, a][:, None]
+                        num[k] += take(rows[1], a, p_i[k]) * (qca[k, a] * lt_all[l_i[k], a])[:, None]
+                    else:
+                        vals[k] -= take(rows[0], a, p_i[k]) * qda[k, a][:, None]
+                        den[k] += take(rows[2], a, p_i[k]) * qda[k, a][:, None]
                 loan_value[p_i, :, l_i] = np.where(t_row >= t_i[:, None], vals, loan_value[p_i, :, l_i])
-                num = np.einsum("kta,ka->kt", low_w[p_i], qca * lt_all[l_i])
-                den = np.einsum("kta,ka->kt", high_w[p_i], qda)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     hf = np.where(den > 0, num / den, np.inf)
                 loan_health[p_i, :, l_i] = np.where(t_row > t_i[:, None], hf, loan_health[p_i, :, l_i])
