@@ -89,6 +89,16 @@ def _legs(text: str, column: str, where: str, strict: bool = True) -> list[dict]
     return legs
 
 
+def _decimal_comma(cell: str) -> str:
+    """A number written with a decimal comma (``0,5``, ``1.234,5``, ``2,5%``), and each
+    such number inside a loan leg (``ETH:12,5:0,83``), in the point notation; other cells
+    as they are."""
+    if "," not in cell:
+        return cell
+    return re.sub(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+%?",
+                  lambda m: m.group(0).replace(".", "").replace(",", "."), cell)
+
+
 def _as_number(text):
     """A cell as a float when it reads as one (``1,234.5``, ``0.5%``), else as typed."""
     from .portfolio import _number
@@ -135,6 +145,12 @@ def _read(path, text, strict: bool):
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
     rows = [r for r in reader if any(c.strip() for c in r)]
+    if not rows:
+        raise InputError("has no filled cells", field="path", value=str(path))
+    if dialect.delimiter == ";":
+        # ';'-separated exports use the decimal comma: 0,5 -> 0.5 and 1.234,5 -> 1234.5
+        # (a number without a comma is read as written)
+        rows = [[_decimal_comma(c) for c in r] for r in rows]
     header = [h.strip().lower().replace(" ", "_") for h in rows[0]]
     col: dict[str, int] = {}
     for canon, names in ALIASES.items():

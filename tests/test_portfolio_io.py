@@ -206,6 +206,31 @@ def test_holdings_csv_read_tolerantly_keeps_every_row_as_typed(tmp_path):
     assert "h.csv:row 3" in str(info.value)
 
 
+def test_holdings_csv_semicolon_files_use_the_decimal_comma(tmp_path):
+    f = tmp_path / "eu.csv"
+    f.write_text("id;kind;asset;quantity;price;collateral;debt\n"
+                 "a;spot;BTC;0,5;85.000,50;;\n"
+                 "b;spot;ETH;2;2950;;\n"
+                 "l;loan;;;;ETH:12,5:0,83;USDC:1.000,25\n", encoding="utf-8")
+    p = load_portfolio(f)
+    assert p.prices["BTC"] == 85000.5 and p.positions[0].quantity == 0.5
+    assert p.positions[1].quantity == 2 and p.prices["ETH"] == 2950
+    loan = p.positions[2]
+    assert loan.collateral[0].quantity == 12.5 and loan.collateral[0].liquidation_threshold == 0.83
+    assert loan.debt[0].quantity == 1000.25
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", ",,,\n,,\n", " ; ;\n"])
+def test_holdings_csv_without_filled_cells_is_a_clear_error(tmp_path, text):
+    from engine.holdings_csv import read_holdings_csv
+    f = tmp_path / "blank.csv"
+    f.write_text(text)
+    for read in (load_portfolio, read_holdings_csv):
+        with pytest.raises(InputError) as info:
+            read(f)
+        assert "blank.csv" in str(info.value)
+
+
 def test_engine_never_imports_qt():
     code = ("import sys; import engine, engine.price_history, engine.holdings_csv, cli; "
             "import engine.stress, engine.replay, engine.scenarios; "

@@ -82,6 +82,14 @@ def test_holdings_csv_with_a_bad_row_opens_with_that_row_marked(tmp_path):
     assert len(doc.validate().portfolio.positions) == 3
 
 
+def test_bad_wallet_balance_is_marked_on_its_own_cell(doc):
+    doc.accounts.append({"id": "spare", "wallet_balance": "12k"})
+    v = doc.validate()
+    i = len(doc.accounts) - 1
+    assert (i, "wallet_balance") in v.accounts and (i, "id") not in v.accounts
+    assert "12k" in v.accounts[(i, "wallet_balance")].message
+
+
 def test_duplicate_ids_are_marked(doc):
     doc.set_field(1, "id", "cold-btc")
     v = doc.validate()

@@ -74,3 +74,16 @@ def test_metric_card_sets_value_sub_and_colour(qtbot):
     card.set("−$33,133", "−34.4%", color="#c0392b")
     assert card.value.text() == "−$33,133" and card.sub.text() == "−34.4%"
     assert "#c0392b" in card.value.label.styleSheet()
+
+
+def test_a_font_change_re_elides(qtbot):
+    stable = StableLabel("")
+    top = _window(qtbot, stable)               # noqa: F841
+    top.resize(200, 60)
+    qtbot.wait(10)
+    text = "Value at risk 99% one day horizon"
+    stable.setText(text)
+    stable.setStyleSheet("font-size: 7pt;")
+    qtbot.waitUntil(lambda: stable.label.text() == text)          # fits now: whole
+    stable.setStyleSheet("font-size: 20pt;")
+    qtbot.waitUntil(lambda: stable.label.text().endswith("…"))    # does not: elided

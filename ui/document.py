@@ -544,8 +544,9 @@ class Document:
             try:
                 p = portfolio_from_dict({"accounts": [acc]})
             except InputError as exc:
-                key = "id" if (exc.field or "").endswith(".id") else error_column(exc.field)
-                key = key if key in ("id", "wallet_balance", "venue") else "wallet_balance"
+                f = exc.field or ""
+                key = "id" if f.endswith(".id") else (f if f in ("wallet_balance", "venue") else
+                                                      "wallet_balance")
                 v.accounts[(i, key)] = CellIssue("error", str(exc))
                 continue
             a = p.accounts[0]

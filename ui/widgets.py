@@ -26,6 +26,7 @@ class StableLabel(QWidget):
         self.label = QLabel(text, self)
         if object_name:
             self.label.setObjectName(object_name)
+        self.label.installEventFilter(self)
         self._full = text
         self._min_width = min_width
         self._tooltip = ""
@@ -62,10 +63,24 @@ class StableLabel(QWidget):
         self.label.setGeometry(0, 0, self.width(), self.height())
         self._fit()
 
+    def toolTip(self) -> str:                           # noqa: N802
+        return self._tooltip
+
+    def styleSheet(self) -> str:                        # noqa: N802
+        return self.label.styleSheet()
+
+    _RESTYLE = (QEvent.Type.StyleChange, QEvent.Type.FontChange, QEvent.Type.Polish)
+
     def event(self, ev) -> bool:
-        if ev.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange, QEvent.Type.Polish):
+        if ev.type() in self._RESTYLE:
             self.updateGeometry()
         return super().event(ev)
+
+    def eventFilter(self, obj, ev) -> bool:             # noqa: N802 (the inner label)
+        if ev.type() in self._RESTYLE:
+            self.updateGeometry()                       # its font sets the line height
+            QTimer.singleShot(0, self, self._fit)       # and where it is elided (not once deleted)
+        return False
 
     def _fit(self) -> None:
         """Show the text, elided with "…" when wider than the space (then in the tooltip)."""
