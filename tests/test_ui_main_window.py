@@ -340,6 +340,29 @@ def test_montecarlo_runs_and_charts_build_up(window, qtbot):
     assert mv.progress.value() == 4000
 
 
+def test_cascade_half_life_control_reaches_the_engine_and_persists(window, tmp_path):
+    import math
+
+    from ui.jobs import build_request
+    mv = window.montecarlo_view
+    assert not mv.half_life.isEnabled()                       # cascade off: nothing to set
+    mv.cascade.setValue(150)
+    assert mv.half_life.isEnabled() and mv.permanent.isEnabled()
+    mv.half_life.setValue(2.5)
+    req = build_request(mv.settings())
+    assert req.cascade.strength == pytest.approx(1.5) and req.cascade.half_life_days == 2.5
+    mv.permanent.setChecked(True)
+    assert not mv.half_life.isEnabled()
+    assert math.isinf(build_request(mv.settings()).cascade.half_life_days)
+    settings = QSettings(str(tmp_path / "mc.ini"), QSettings.Format.IniFormat)
+    mv.save_state(settings)
+    mv.permanent.setChecked(False)
+    mv.cascade.setValue(0)
+    mv.restore_state(settings)
+    assert mv.cascade.value() == 150 and mv.permanent.isChecked()
+    assert math.isinf(mv.settings().cascade_half_life)
+
+
 @pytest.mark.skipif(not montecarlo_available(), reason="engine.montecarlo not available")
 def test_cancel_montecarlo_keeps_window_responsive(window, qtbot):
     mv = window.montecarlo_view

@@ -231,6 +231,7 @@ class MonteCarloSettings:
     model: str = "student-t"
     steps_per_day: int = 1
     cascade: float = 0.0
+    cascade_half_life: float = 1.0          # days; math.inf: permanent impact
     history_files: list[str] = field(default_factory=list)
     beta_overrides: dict[str, float] = field(default_factory=dict)
     chunk_paths: int = 0
@@ -250,7 +251,8 @@ def build_request(settings: MonteCarloSettings):
     cascade = None
     if settings.cascade > 0:
         from engine.cascade import CascadeParams
-        cascade = CascadeParams(strength=float(settings.cascade))
+        cascade = CascadeParams(strength=float(settings.cascade),
+                                half_life_days=float(settings.cascade_half_life))
     history = None
     if settings.model == "bootstrap" and settings.history_files:
         history = load_history(settings.history_files)

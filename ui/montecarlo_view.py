@@ -8,9 +8,9 @@ import os
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QProgressBar, QPushButton, QSlider, QSpinBox, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QSpinBox,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from .charts import FanChart, HBarChart, HistogramChart
 from .document import fmt_money, fmt_pct
@@ -96,6 +96,26 @@ class MonteCarloView(QWidget):
         crow.addWidget(self.cascade, 1)
         crow.addWidget(self.cascade_label)
         pl.addLayout(crow)
+        hrow = QHBoxLayout()
+        hrow.addWidget(QLabel("Impact half-life"))
+        self.half_life = QDoubleSpinBox()
+        self.half_life.setObjectName("CascadeHalfLife")
+        self.half_life.setRange(0.05, 30.0)
+        self.half_life.setDecimals(2)
+        self.half_life.setSingleStep(0.25)
+        self.half_life.setValue(1.0)
+        self.half_life.setSuffix(" days")
+        self.half_life.setToolTip("Days over which half of the cascade's forced-selling discount "
+                                  "reverts as order books refill (1 day calibrated default). "
+                                  "Tick 'permanent' to keep the whole impact for good.")
+        self.permanent = QCheckBox("permanent")
+        self.permanent.setToolTip("The cascade's price impact never reverts: multi-week paths then "
+                                  "drift down (every dip's discount stays).")
+        hrow.addWidget(self.half_life, 1)
+        hrow.addWidget(self.permanent)
+        for w in (self.half_life, self.permanent):        # the cascade starts off
+            w.setEnabled(False)
+        pl.addLayout(hrow)
         self.live = QCheckBox("Re-run when holdings change")
         self.live.setChecked(True)
         self.live.setToolTip("Once run, the simulation restarts (after a short pause) when you edit "
@@ -175,6 +195,8 @@ class MonteCarloView(QWidget):
         self.run_button.clicked.connect(lambda: self.run_requested.emit(self.settings()))
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.cascade.valueChanged.connect(self._cascade_moved)
+        self.half_life.valueChanged.connect(lambda *_: self.settings_changed.emit(self.settings()))
+        self.permanent.toggled.connect(self._permanent_toggled)
         self.model.currentTextChanged.connect(self._model_changed)
         for w in (self.paths, self.days, self.steps, self.seed):
             w.valueChanged.connect(lambda *_: self.settings_changed.emit(self.settings()))
@@ -185,6 +207,8 @@ class MonteCarloView(QWidget):
         return MonteCarloSettings(n_paths=self.paths.value(), days=self.days.value(),
                                   seed=self.seed.value(), model=self.model.currentText(),
                                   steps_per_day=self.steps.value(), cascade=self.cascade.value() / 100.0,
+                                  cascade_half_life=(math.inf if self.permanent.isChecked()
+                                                     else self.half_life.value()),
                                   history_files=list(self.history_files))
 
     def apply_settings(self, s: MonteCarloSettings) -> None:
@@ -194,11 +218,24 @@ class MonteCarloView(QWidget):
         self.steps.setValue(int(s.steps_per_day))
         self.model.setCurrentText(s.model)
         self.cascade.setValue(int(round(s.cascade * 100)))
+        hl = float(s.cascade_half_life)
+        self.permanent.setChecked(math.isinf(hl))
+        if math.isfinite(hl):
+            self.half_life.setValue(hl)
+        self._permanent_toggled(self.permanent.isChecked(), emit=False)
         self.history_files = list(s.history_files)
 
     def _cascade_moved(self, v: int) -> None:
         self.cascade_label.setText("off" if v == 0 else f"{v / 100:.2f}")
+        for w in (self.half_life, self.permanent):
+            w.setEnabled(v > 0)
+        self.half_life.setEnabled(v > 0 and not self.permanent.isChecked())
         self.settings_changed.emit(self.settings())
+
+    def _permanent_toggled(self, on: bool, emit: bool = True) -> None:
+        self.half_life.setEnabled(self.cascade.value() > 0 and not on)
+        if emit:
+            self.settings_changed.emit(self.settings())
 
     def _model_changed(self, m: str) -> None:
         self.model_hint.setText(MODEL_TIPS.get(m, ""))
@@ -322,14 +359,15 @@ class MonteCarloView(QWidget):
 
     def save_state(self, settings) -> None:
         s = self.settings()
-        for k in ("n_paths", "days", "seed", "model", "steps_per_day", "cascade"):
-            settings.setValue(f"montecarlo/{k}", getattr(s, k))
+        for k in ("n_paths", "days", "seed", "model", "steps_per_day", "cascade", "cascade_half_life"):
+            settings.setValue(f"montecarlo/{k}", str(getattr(s, k)))
         settings.setValue("montecarlo/live", self.live.isChecked())
         settings.setValue("montecarlo/splitter", self.splitter.saveState())
 
     def restore_state(self, settings) -> None:
         s = self.settings()
-        conv = {"n_paths": int, "days": int, "seed": int, "model": str, "steps_per_day": int, "cascade": float}
+        conv = {"n_paths": int, "days": int, "seed": int, "model": str, "steps_per_day": int,
+                "cascade": float, "cascade_half_life": float}
         for k, f in conv.items():
             v = settings.value(f"montecarlo/{k}")
             if v is not None:
