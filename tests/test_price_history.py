@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import time
 import zipfile
 from pathlib import Path
 
@@ -104,15 +103,12 @@ def test_1h_oct10_btc_sol_doge_window():
 
 def test_intraday_1m_btc():
     (f,) = _need("intraday/BTC-USDT_1m_2026-01-24_2026-01-31.csv")
-    t0 = time.perf_counter()
     ph = load_price_history([str(f)])
-    elapsed = time.perf_counter() - t0
     rows = _csv_rows(f)
     assert ph.assets == ("BTC",) and len(ph) == len(rows) == 10080
     assert ph.step_seconds == 60.0
     assert ph.times[0] == _t("2026-01-24T20:17:00")
     assert ph.close[-1, 0] == float(rows[-1]["close"])
-    assert elapsed < 1.0
 
 
 def test_markprice_file_name_is_btc():
@@ -449,7 +445,8 @@ def test_window_select_and_properties(tmp_path):
     assert "BTC" in repr(ph)
 
 
-def test_ten_thousand_rows_fast(tmp_path):
+def test_ten_thousand_rows_load(tmp_path):
+    """(Load speed is measured by bench/bench_import.py, not asserted here.)"""
     n = 10_000
     t = pd.date_range("2020-01-01", periods=n, freq="min")
     c = 100 + np.cumsum(np.random.default_rng(1).normal(0, 0.1, n))
@@ -457,10 +454,8 @@ def test_ten_thousand_rows_fast(tmp_path):
                        "low": c - 1, "close": c, "volume": 1.0})
     p = tmp_path / "BTC-USDT_1m.csv"
     df.to_csv(p, index=False)
-    t0 = time.perf_counter()
     ph = load_price_history([str(p)])
-    assert time.perf_counter() - t0 < 1.0
-    assert len(ph) == n
+    assert len(ph) == n and ph.step_seconds == 60.0
 
 
 # --------------------------------------------------------------------------- errors

@@ -1,0 +1,57 @@
+"""Benchmark: loading price-history CSVs (the replay's and the bootstrap's input).
+
+Writes synthetic 1-minute OHLCV files (our long format with an ISO timestamp column) of
+10,000 and 500,000 rows into a temporary folder and times ``load_price_history`` on each
+(best of 3), printing rows per second and peak RSS. Run::
+
+    .venv/bin/python bench/bench_import.py [--rows 10000,500000]
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.price_history import load_price_history  # noqa: E402
+
+
+def write_file(folder: Path, n: int) -> Path:
+    t = pd.date_range("2020-01-01", periods=n, freq="min")
+    c = 100 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 0.001, n)))
+    df = pd.DataFrame({"date": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "open": c, "high": c * 1.01,
+                       "low": c * 0.99, "close": c, "volume": 1.0})
+    path = folder / f"BTC-USDT_1m_{n}.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", default="10000,500000")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="crashlab-bench-") as tmp:
+        for n in [int(x) for x in args.rows.split(",") if x.strip()]:
+            path = write_file(Path(tmp), n)
+            times = []
+            for _ in range(3):
+                t = time.perf_counter()
+                ph = load_price_history([str(path)])
+                times.append(time.perf_counter() - t)
+            assert len(ph) == n
+            best = min(times)
+            print(f"{n:>9,} rows ({path.stat().st_size / 1e6:.1f} MB): best {best * 1000:.0f} ms "
+                  f"({n / best / 1e6:.2f} M rows/s), runs {', '.join(f'{x * 1000:.0f}' for x in times)} ms")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
