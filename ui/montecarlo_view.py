@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from .charts import FanChart, HBarChart, HistogramChart
 from .document import fmt_money, fmt_pct
 from .jobs import MonteCarloSettings
-from .widgets import MetricsStrip, RecordsModel, hint, make_table, section
+from .widgets import MetricsStrip, RecordsModel, controls_panel, hint, make_table, section
 
 MODEL_TIPS = {
     "student-t": "Fat-tailed, correlated moves with a BTC factor and crash jumps in which "
@@ -35,12 +35,7 @@ class MonteCarloView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.theme = None
-        outer = QHBoxLayout(self)
-        outer.setContentsMargins(8, 8, 8, 8)
-        panel = QWidget()
-        panel.setFixedWidth(300)
-        pl = QVBoxLayout(panel)
-        pl.setContentsMargins(0, 0, 8, 0)
+        outer, pl = controls_panel(self, 300)
         pl.addWidget(section("Simulation"))
         form = QFormLayout()
         self.paths = QSpinBox()
@@ -139,7 +134,6 @@ class MonteCarloView(QWidget):
         self.status = hint("")
         pl.addWidget(self.status)
         pl.addStretch(1)
-        outer.addWidget(panel)
 
         right = QVBoxLayout()
         self.metrics = MetricsStrip([

@@ -17,7 +17,8 @@ from engine import library
 from .charts import LinesChart, ReplayValueChart
 from .document import fmt_money, fmt_pct
 from .jobs import ReplaySpec
-from .widgets import MetricsStrip, RecordsModel, StableLabel, hint, make_table, section
+from .widgets import (MetricsStrip, RecordsModel, StableLabel, controls_panel, hint, make_table,
+                      section)
 
 SPEEDS = (("0.5×", 1000), ("1×", 500), ("2×", 250), ("4×", 125), ("8×", 60), ("16×", 30))
 FLASH_MS = 700
@@ -29,14 +30,7 @@ class ReplayView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.theme = None
-        outer = QHBoxLayout(self)
-        outer.setContentsMargins(8, 8, 8, 8)
-
-        # ---- source panel
-        panel = QWidget()
-        panel.setFixedWidth(330)
-        pl = QVBoxLayout(panel)
-        pl.setContentsMargins(0, 0, 8, 0)
+        outer, pl = controls_panel(self, 330)
         pl.addWidget(section("What to replay"))
         self.use_library = QRadioButton("Bundled crash")
         self.use_history = QRadioButton("Imported price history (CSV)")
@@ -90,7 +84,6 @@ class ReplayView(QWidget):
         self.run_button.setToolTip("Replay the chosen crash on your holdings (Ctrl+R)")
         self.run_button.clicked.connect(self.request_run)
         pl.addWidget(self.run_button)
-        outer.addWidget(panel)
 
         # ---- results
         right = QVBoxLayout()

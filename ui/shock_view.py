@@ -15,7 +15,7 @@ from .document import fmt_money, fmt_pct, fmt_price
 from PySide6.QtCore import QAbstractTableModel, QModelIndex
 from PySide6.QtGui import QBrush, QColor
 
-from .widgets import MetricsStrip, StableLabel, hint, make_table, section
+from .widgets import MetricsStrip, StableLabel, controls_panel, hint, make_table, section
 
 SLIDER_SCALE = 10          # slider units per percent (0.1% resolution)
 
@@ -28,14 +28,7 @@ class ShockView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.theme = None
-        outer = QHBoxLayout(self)
-        outer.setContentsMargins(8, 8, 8, 8)
-
-        # ---- controls
-        panel = QWidget()
-        panel.setFixedWidth(300)
-        pl = QVBoxLayout(panel)
-        pl.setContentsMargins(0, 0, 8, 0)
+        outer, pl = controls_panel(self, 300)
         pl.addWidget(section("BTC move", "Instant move of BTC; every other asset moves by "
                                          "(1 + BTC move)^beta − 1."))
         self.move_label = StableLabel("−30.0%", "MetricValue")
@@ -97,7 +90,6 @@ class ShockView(QWidget):
         pl.addWidget(self.reset_betas)
         self.beta_error = hint("")
         pl.addWidget(self.beta_error)
-        outer.addWidget(panel)
 
         # ---- results
         right = QVBoxLayout()

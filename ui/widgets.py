@@ -10,6 +10,19 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QFrame,
 from .document import CHOICES, COLUMNS
 
 
+def controls_panel(view: QWidget, width: int) -> tuple[QHBoxLayout, QVBoxLayout]:
+    """The views' shape: a fixed-width column of controls on the left of ``view``.
+    Returns the view's row layout (add the results to its right) and the column's layout."""
+    outer = QHBoxLayout(view)
+    outer.setContentsMargins(8, 8, 8, 8)
+    panel = QWidget()
+    panel.setFixedWidth(width)
+    column = QVBoxLayout(panel)
+    column.setContentsMargins(0, 0, 8, 0)
+    outer.addWidget(panel)
+    return outer, column
+
+
 class StableLabel(QWidget):
     """A one-line label whose new text never re-lays out the window.
 
