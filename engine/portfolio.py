@@ -442,18 +442,36 @@ def read_json_file(path: str | Path) -> Any:
                          field="path", value=str(path)) from None
 
 
-def load_portfolio(path: str | Path) -> Portfolio:
-    """Read a portfolio JSON file (or import a holdings CSV, by extension)."""
+HOLDINGS_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+def _portfolio_path(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", field="path", value=str(path))
     if path.is_dir():
         raise InputError("is a folder, not a portfolio file", field="path", value=str(path))
-    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+    return path
+
+
+def load_portfolio(path: str | Path) -> Portfolio:
+    """Read a portfolio JSON file (or import a holdings CSV, by extension); raises the first
+    problem (the command line)."""
+    path = _portfolio_path(path)
+    if path.suffix.lower() in HOLDINGS_SUFFIXES:
         from .holdings_csv import import_holdings_csv
         return import_holdings_csv(path)
-    raw = read_json_file(path)
-    return portfolio_from_dict(raw, source=path.name)
+    return portfolio_from_dict(read_json_file(path), source=path.name)
+
+
+def read_portfolio_file(path: str | Path) -> dict:
+    """A portfolio JSON or holdings CSV as a raw ``crashlab.portfolio/1`` dictionary, values
+    as written: an editor opens it, marks bad cells and keeps every other row."""
+    path = _portfolio_path(path)
+    if path.suffix.lower() in HOLDINGS_SUFFIXES:
+        from .holdings_csv import read_holdings_csv
+        return read_holdings_csv(path)
+    return read_json_file(path)
 
 
 def save_portfolio(p: Portfolio, path: str | Path) -> None:

@@ -23,7 +23,8 @@ from typing import Any
 from engine import (InputError, Issue, Portfolio, check_portfolio, portfolio_from_dict,
                     position_from_dict)
 from engine.atomic import write_text_atomic
-from engine.portfolio import FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level, read_json_file
+from engine.portfolio import (FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level,
+                              read_portfolio_file)
 
 _uid = itertools.count(1)
 
@@ -421,16 +422,7 @@ class Document:
         """Open a portfolio JSON or a holdings CSV (tolerant: bad fields are kept and
         marked, every other row is loaded)."""
         path = Path(path)
-        if not path.exists():
-            raise InputError("file not found", field="path", value=str(path))
-        if path.is_dir():
-            raise InputError("is a folder, not a portfolio file", field="path", value=str(path))
-        if path.suffix.lower() in (".csv", ".tsv", ".txt"):
-            # tolerant like JSON: rows with bad values are kept and their cells marked
-            from engine.holdings_csv import read_holdings_csv
-            raw = read_holdings_csv(path)
-        else:
-            raw = read_json_file(path)
+        raw = read_portfolio_file(path)
         doc = cls()
         doc.load_dict(raw, source=path.name)
         return doc
