@@ -249,6 +249,31 @@ def _cross_groups(book: Book):
     return out
 
 
+class _RowsCache:
+    """A price cube laid out (assets, paths, steps) -- each (asset, path) one contiguous row,
+    for few-path runs over long histories -- built once per cube on first use."""
+
+    def __init__(self):
+        self._rows: dict[int, np.ndarray] = {}
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        key = id(X)
+        if key not in self._rows:
+            self._rows[key] = np.ascontiguousarray(X.transpose(1, 2, 0))
+        return self._rows[key]
+
+
+def _groups_by_account(book: Book) -> list[list]:
+    """:func:`_cross_groups` split by account (index = account), cached on the book."""
+    cached = book.__dict__.get("_groups_by_account_cache")
+    if cached is None:
+        cached = [[] for _ in range(book.n_accounts)]
+        for g in _cross_groups(book):
+            cached[g[0]].append(g)
+        book.__dict__["_groups_by_account_cache"] = cached
+    return cached
+
+
 def _liquidate_loans(qc, qd, pc, pd, lt, bonus, cf, full, small):
     """Liquidate loans (rows) repeatedly at fixed prices while HF < 1. Arrays (N, A), in place.
 
@@ -382,6 +407,8 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
             alive = (steps[:, None, :] < 0) | (t_idx < steps[:, None, :])
             pv[:, :, book.iso_pos] = np.where(alive, c + d * close[:, :, a_iso], 0.0)
 
+    path_rows = _RowsCache()
+
     # ---- loans: initial quantities valued with the rest; liquidation events change them
     n_loans = len(book.loan_pos)
     detail = track_positions or (n_paths * n_t * n_loans <= _DETAIL_ELEMENTS if series is None
@@ -389,7 +416,7 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
     loan_events = None
     if n_loans:
         lin += (book.loan_coll - book.loan_debt).sum(axis=0)
-        loan_events = _loan_events(book, L, H)
+        loan_events = _loan_events(book, L, H, path_rows)
 
     for acc, asset, sign, slope, const_g, curve in _cross_groups(book):
         lin[asset] += slope                     # cross accounts: wallet + uPnL while alive
@@ -447,7 +474,7 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
             # after each event, the loan's value and health with its new quantities, leg by
             # leg (only the assets each loan holds or owes)
             if events and n_paths <= _ROWS_MAX_PATHS:      # few paths: (asset, path) rows
-                rows = [np.ascontiguousarray(X.transpose(1, 2, 0)) for X in (C, L, H)]
+                rows = [path_rows(X) for X in (C, L, H)]
                 take = lambda X, a, p: X[a, p]                               # noqa: E731
             else:
                 rows = [C, L, H]
@@ -492,15 +519,11 @@ def _cross_accounts(book: Book, C, L, H, series: bool):
     and margin ratios (MM / equity at the worst prices), (n_acc, T, P); else None."""
     n_t, _, n_paths = C.shape
     n_acc = book.n_accounts
-    groups = _cross_groups(book)
     acc_liq = np.full((n_acc, n_paths), -1, dtype=np.int64)
     value = np.zeros((n_acc, n_t, n_paths)) if series else None
     ratio = np.zeros((n_acc, n_t, n_paths)) if series else None
     tmp = np.empty((n_t, n_paths))
-    by_account = [[] for _ in range(n_acc)]
-    for g in groups:
-        by_account[g[0]].append(g)
-    for j, mine in enumerate(by_account):
+    for j, mine in enumerate(_groups_by_account(book)):
         # equity and MM at the worst prices, group by group in a fixed order; the test is
         # equity <= MM, the very numbers whose ratio is reported
         equity = np.full((n_t, n_paths), float(book.account_wallet[j]))
@@ -529,14 +552,12 @@ def _remove_dead_accounts(val, C, book: Book, acc_liq):
     """Take liquidated cross accounts (wallet + uPnL) out of ``val`` (T, P) from their
     liquidation step on."""
     n_t, _, n_paths = C.shape
-    groups = _cross_groups(book)
     t_col = np.arange(n_t)[:, None]
-    for j in range(book.n_accounts):
+    for j, mine in enumerate(_groups_by_account(book)):
         k = acc_liq[j]
         dead = np.flatnonzero(k >= 0)
         if not len(dead):
             continue
-        mine = [g for g in groups if g[0] == j]
         base = float(book.account_wallet[j]) + sum(g[4] for g in mine)
         few = 2 * len(dead) < n_paths
         acc = np.full((n_t, len(dead) if few else n_paths), base)
@@ -692,8 +713,10 @@ def _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i, l_i, t_from, 
     return np.where(ev >= 0, ev + t0, -1)
 
 
-def _loan_events(book: Book, L: np.ndarray, H: np.ndarray):
-    """Liquidation events of every loan along every path (prices in kernel layout).
+def _loan_events(book: Book, L: np.ndarray, H: np.ndarray, path_rows):
+    """Liquidation events of every loan along every path (prices in kernel layout;
+    ``path_rows`` gives them as (asset, path) rows for few-path searches, shared with the
+    loan series of :func:`run_book`).
 
     Returns ``(first, qc, qd, events)``: first liquidation step (P, n_loans), quantities
     held at the end (P, n_loans, A) and the events, per round ``(paths, loans, steps,
@@ -772,7 +795,7 @@ def _loan_events(book: Book, L: np.ndarray, H: np.ndarray):
                 k1 = min(len(order), k0 + max(1, _CHUNK_ELEMENTS // (n_t - int(t_from[order[k0]]))))
                 ks = order[k0:k1]
                 if rows is None and n_paths <= _ROWS_MAX_PATHS:
-                    rows = tuple(np.ascontiguousarray(X.transpose(1, 2, 0)) for X in (L, H))
+                    rows = (path_rows(L), path_rows(H))
                 ev[ks] = _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i[ks],
                                        l_i[ks], t_from[ks], rows)
                 k0 = k1
