@@ -32,6 +32,37 @@ class _UsageError(Exception):
     pass
 
 
+# --------------------------------------------------------------------------- errors
+#: Engine errors name request fields (``n_paths``, ``vol.BTC``); the command line names the flag
+#: that set them. A dotted field maps through its first part: ``vol.BTC`` -> ``--vol BTC``.
+FIELD_FLAGS = {
+    "n_paths": "--paths", "days": "--days", "steps_per_day": "--steps-per-day", "seed": "--seed",
+    "chunk_paths": "--chunk", "model": "--model", "vol": "--vol", "beta": "--beta",
+    "cascade": "--cascade", "cascade.strength": "--cascade",
+    "cascade.half_life_days": "--cascade-half-life", "history": "--prices", "prices": "--prices",
+    "shock": "--shock", "start": "--from", "end": "--to", "proxy": "--proxy",
+    "scenario": "--scenario",
+}
+
+
+def flag_for(field: str | None) -> str | None:
+    """The command-line flag for an engine request field (the field itself when none)."""
+    if not field:
+        return field
+    if field in FIELD_FLAGS:
+        return FIELD_FLAGS[field]
+    head, _, rest = field.partition(".")
+    if head in FIELD_FLAGS and rest:
+        return f"{FIELD_FLAGS[head]} {rest}"
+    return field
+
+
+def _cli_error(exc) -> str:
+    """One line for an engine InputError, naming flags where the engine named request fields."""
+    flag = flag_for(exc.field)
+    return str(exc.with_field(flag) if flag != exc.field else exc)
+
+
 # --------------------------------------------------------------------------- formatting
 def money(x) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
@@ -402,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_cli_error(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -40,6 +40,11 @@ class InputError(ValueError):
         self.source = source
         super().__init__(self._compose())
 
+    def with_field(self, field: str | None) -> "InputError":
+        """The same error naming ``field`` instead (e.g. a request field mapped to a CLI flag)."""
+        return InputError(self.reason, field=field, value=self.value, position=self.position,
+                          source=self.source)
+
     def _compose(self) -> str:
         where = []
         if self.source:
