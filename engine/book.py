@@ -7,6 +7,7 @@ do not stop a computation: such a position is liquidated at step 0 and reported.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -157,6 +158,18 @@ def account_warnings(book: "Book") -> list[Issue]:
 
 
 # --------------------------------------------------------------------------- book arrays
+class CrossGroup(NamedTuple):
+    """Cross positions of one account on one asset and side: equity is linear in the price
+    (``slope * price + const``) and their summed maintenance margin is ``mm(price)``."""
+
+    account: int
+    asset: int
+    sign: int
+    slope: float
+    const: float
+    mm: lq.MMCurve
+
+
 @dataclass
 class Book:
     """A portfolio as arrays. Shapes: n = positions, A = assets, K = tiers (padded)."""
@@ -199,6 +212,10 @@ class Book:
     loan_full_close: np.ndarray             # (n_loans,) HF at or below which 100% may be repaid
     loan_small: np.ndarray                  # (n_loans,) USD size below which 100% may be repaid
     warnings: list[Issue] = field(default_factory=list)
+    # cross positions grouped by (account, asset, side), in first-seen order, and the same
+    # groups split by account (index = account); built by compile_book
+    cross_groups: list[CrossGroup] = field(default_factory=list)
+    account_groups: list[list[CrossGroup]] = field(default_factory=list)
 
     @property
     def n_positions(self) -> int:
@@ -306,5 +323,24 @@ def compile_book(p: Portfolio, *, prices: dict[str, float] | None = None) -> Boo
     book.cross_tables = [
         TierTable(t.venue, t.asset, fl, np.r_[fl[1:], np.inf], m, c, np.full(len(m), np.inf))
         for t, (fl, m, c) in zip(book.cross_tables, book.cross_lines)]
+    book.cross_groups = _cross_groups(book)
+    book.account_groups = [[g for g in book.cross_groups if g.account == j]
+                           for j in range(book.n_accounts)]
     book.warnings.extend(account_warnings(book))
     return book
+
+
+def _cross_groups(book: Book) -> list[CrossGroup]:
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for i in range(len(book.cross_pos)):
+        key = (int(book.cross_account[i]), int(book.cross_asset[i]), int(book.cross_sign[i]))
+        groups.setdefault(key, []).append(i)
+    out = []
+    for (acc, asset, sign), members in groups.items():
+        m = np.asarray(members)
+        q = book.cross_qty[m]
+        out.append(CrossGroup(acc, asset, sign,
+                              float(sign * q.sum()),                             # slope in price
+                              float(-sign * np.dot(q, book.cross_entry[m])),     # constant
+                              lq.mm_curve(q, [book.cross_lines[i] for i in m])))
+    return out

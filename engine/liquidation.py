@@ -309,3 +309,64 @@ def okx_spot_margin_liquidation_price(quote_liability: float, quote_asset: float
 
 def default_terms_table(mmr: float | None, cum: float | None) -> TierTable:
     return single_tier(mmr if mmr is not None else 0.005, cum or 0.0)
+
+
+# --------------------------------------------------------------------------- summed MM
+@dataclass
+class MMCurve:
+    """Sum of tiered maintenance margins of several positions on one price, as an exact
+    piecewise-linear function of that price: ``MM(x) = slope(x)*x + intercept(x)``."""
+
+    breaks: np.ndarray
+    slope: np.ndarray       # len(breaks) + 1
+    intercept: np.ndarray
+
+    def segment(self, x: np.ndarray):
+        """Index of the linear piece at every price of ``x``: an int when one piece covers
+        them all (the usual case: only breaks inside [min x, max x] are compared)."""
+        b = self.breaks
+        x = np.asarray(x)
+        if not x.size or not len(b):
+            return 0
+        x_min, x_max = x.min(), x.max()
+        if np.isnan(x_min) or np.isnan(x_max):
+            return np.searchsorted(b, x, side="right")
+        k_lo = int(np.searchsorted(b, x_min, side="right"))
+        k_hi = int(np.searchsorted(b, x_max, side="right"))
+        if k_lo == k_hi:
+            return k_lo
+        if k_hi - k_lo <= 4:
+            k = np.full(x.shape, k_lo, dtype=np.intp)
+            for j in range(k_lo, k_hi):
+                k += x >= b[j]
+            return k
+        return np.searchsorted(b, x, side="right")
+
+    def __call__(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """MM at every price of ``x`` (written into ``out`` when given)."""
+        k = self.segment(x)
+        out = np.multiply(x, self.slope[k], out=out)
+        out += self.intercept[k]
+        return out
+
+
+def mm_curve(qty: np.ndarray, lines: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> MMCurve:
+    """The summed tiered MM of positions with quantities ``qty`` on one price, each given as
+    its tier lines ``(floors, mmr, cum)``."""
+    base_slope = 0.0
+    base_int = 0.0
+    bps, dslope, dint = [], [], []
+    for q, (floors, mmr, cum) in zip(qty, lines):
+        base_slope += q * mmr[0]
+        base_int -= cum[0]
+        for k in range(1, len(mmr)):
+            bps.append(floors[k] / q)
+            dslope.append(q * (mmr[k] - mmr[k - 1]))
+            dint.append(-(cum[k] - cum[k - 1]))
+    order = np.argsort(bps, kind="stable")
+    b = np.asarray(bps, float)[order]
+    ds = np.asarray(dslope, float)[order]
+    di = np.asarray(dint, float)[order]
+    slope = base_slope + np.r_[0.0, np.cumsum(ds)]
+    intercept = base_int + np.r_[0.0, np.cumsum(di)]
+    return MMCurve(b, slope, intercept)

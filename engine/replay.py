@@ -169,86 +169,6 @@ def _first_crossings(X: np.ndarray, asset: np.ndarray, level: np.ndarray, below:
     return out
 
 
-@dataclass
-class _MMCurve:
-    """Sum of tiered maintenance margins of several positions on one price, as an exact
-    piecewise-linear function of that price: ``MM(x) = slope(x)*x + intercept(x)``."""
-
-    breaks: np.ndarray
-    slope: np.ndarray       # len(breaks) + 1
-    intercept: np.ndarray
-
-    def segment(self, x: np.ndarray):
-        """Index of the linear piece at every price of ``x``: an int when one piece covers
-        them all (the usual case: only breaks inside [min x, max x] are compared)."""
-        b = self.breaks
-        x = np.asarray(x)
-        if not x.size or not len(b):
-            return 0
-        x_min, x_max = x.min(), x.max()
-        if np.isnan(x_min) or np.isnan(x_max):
-            return np.searchsorted(b, x, side="right")
-        k_lo = int(np.searchsorted(b, x_min, side="right"))
-        k_hi = int(np.searchsorted(b, x_max, side="right"))
-        if k_lo == k_hi:
-            return k_lo
-        if k_hi - k_lo <= 4:
-            k = np.full(x.shape, k_lo, dtype=np.intp)
-            for j in range(k_lo, k_hi):
-                k += x >= b[j]
-            return k
-        return np.searchsorted(b, x, side="right")
-
-    def __call__(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """MM at every price of ``x`` (written into ``out`` when given)."""
-        k = self.segment(x)
-        out = np.multiply(x, self.slope[k], out=out)
-        out += self.intercept[k]
-        return out
-
-
-def _mm_curve(qty: np.ndarray, lines: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _MMCurve:
-    base_slope = 0.0
-    base_int = 0.0
-    bps, dslope, dint = [], [], []
-    for q, (floors, mmr, cum) in zip(qty, lines):
-        base_slope += q * mmr[0]
-        base_int -= cum[0]
-        for k in range(1, len(mmr)):
-            bps.append(floors[k] / q)
-            dslope.append(q * (mmr[k] - mmr[k - 1]))
-            dint.append(-(cum[k] - cum[k - 1]))
-    order = np.argsort(bps, kind="stable")
-    b = np.asarray(bps, float)[order]
-    ds = np.asarray(dslope, float)[order]
-    di = np.asarray(dint, float)[order]
-    slope = base_slope + np.r_[0.0, np.cumsum(ds)]
-    intercept = base_int + np.r_[0.0, np.cumsum(di)]
-    return _MMCurve(b, slope, intercept)
-
-
-def _cross_groups(book: Book):
-    """Group cross positions by (account, asset, side): linear equity terms + MM curve.
-    Built once per book and cached on it (the GUI re-runs shocks on one book)."""
-    cached = book.__dict__.get("_cross_groups_cache")
-    if cached is not None:
-        return cached
-    groups = {}
-    for i in range(len(book.cross_pos)):
-        key = (int(book.cross_account[i]), int(book.cross_asset[i]), int(book.cross_sign[i]))
-        groups.setdefault(key, []).append(i)
-    out = []
-    for (acc, asset, sign), members in groups.items():
-        m = np.asarray(members)
-        q = book.cross_qty[m]
-        out.append((acc, asset, sign,
-                    float(sign * q.sum()),                              # slope of equity in price
-                    float(-sign * np.dot(q, book.cross_entry[m])),      # constant of equity
-                    _mm_curve(q, [book.cross_lines[i] for i in m])))
-    book.__dict__["_cross_groups_cache"] = out
-    return out
-
-
 class _RowsCache:
     """A price cube laid out (assets, paths, steps) -- each (asset, path) one contiguous row,
     for few-path runs over long histories -- built once per cube on first use."""
@@ -261,17 +181,6 @@ class _RowsCache:
         if key not in self._rows:
             self._rows[key] = np.ascontiguousarray(X.transpose(1, 2, 0))
         return self._rows[key]
-
-
-def _groups_by_account(book: Book) -> list[list]:
-    """:func:`_cross_groups` split by account (index = account), cached on the book."""
-    cached = book.__dict__.get("_groups_by_account_cache")
-    if cached is None:
-        cached = [[] for _ in range(book.n_accounts)]
-        for g in _cross_groups(book):
-            cached[g[0]].append(g)
-        book.__dict__["_groups_by_account_cache"] = cached
-    return cached
 
 
 def _liquidate_loans(qc, qd, pc, pd, lt, bonus, cf, full, small):
@@ -324,6 +233,41 @@ def _liquidate_loans(qc, qd, pc, pd, lt, bonus, cf, full, small):
 
 
 # --------------------------------------------------------------------------- kernel
+@dataclass
+class _Run:
+    """What the parts of :func:`run_book` share: the cubes in kernel layout and the results
+    they fill in."""
+
+    C: np.ndarray                         # (T, A, P) closes
+    L: np.ndarray                         # lows (step 0: today's close)
+    H: np.ndarray                         # highs
+    close: np.ndarray                     # (P, T, A) as given, for per-position series
+    liq: np.ndarray                       # (P, n) first liquidation step, -1 never
+    end: np.ndarray                       # (P, n) value at the last close
+    start: np.ndarray                     # (n,) value today
+    pv: np.ndarray | None                 # (P, T, n) per-position values, or None
+    lin: np.ndarray                       # (A,) quantity held per asset while alive
+    const: float = 0.0                    # value held that does not move with prices
+    rows: "_RowsCache" = None
+
+    @property
+    def n_t(self) -> int:
+        return self.C.shape[0]
+
+    @property
+    def today(self) -> np.ndarray:
+        return self.C[0, :, 0]
+
+    @property
+    def last(self) -> np.ndarray:
+        return self.C[-1].T                                     # (P, A) view
+
+    def alive(self, steps: np.ndarray) -> np.ndarray:
+        """(P, T, k) True where a position liquidated at ``steps`` (P, k) is still held."""
+        t_idx = np.arange(self.n_t)[None, :, None]
+        return (steps[:, None, :] < 0) | (t_idx < steps[:, None, :])
+
+
 def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
              series: bool | None = None) -> BookOutcome:
     """Liquidate and value every position of ``book`` along every path.
@@ -347,7 +291,46 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
     equity and maintenance margin) is taken one term at a time in a fixed order, so a path's
     liquidations do not depend on which other paths share the call; its values agree to
     about 1e-12 relative (some value sums take a different branch for a bigger batch).
+
+    The parts run in order: spot (:func:`_spot`), isolated perps (:func:`_isolated`), the
+    loans' liquidation events (:func:`_loan_events`), the value of everything held today at
+    every close less dead isolated perps, cross accounts (:func:`_cross`), loan results
+    (:func:`_loans`).
     """
+    r = _prepare(book, paths, track_positions)
+    n_paths, n_t = r.liq.shape[0], r.n_t
+    _spot(book, r)
+    dead_iso = _isolated(book, r)
+    n_loans = len(book.loan_pos)
+    loan_events = None
+    if n_loans:
+        r.lin += (book.loan_coll - book.loan_debt).sum(axis=0)
+        loan_events = _loan_events(book, r.L, r.H, r.rows)
+    for g in book.cross_groups:
+        r.lin[g.asset] += g.slope                 # cross accounts: wallet + uPnL while alive
+        r.const += g.const
+    r.const += float(book.account_wallet.sum()) if book.n_accounts else 0.0
+    # value of everything held today at every close (a value, never compared: BLAS is fine)
+    val = np.zeros((n_t, n_paths))                # portfolio value, (T, P)
+    np.matmul(r.lin, r.C, out=val)
+    if r.const:
+        val += r.const
+    if dead_iso is not None:
+        _remove_dead_iso(val, r.C, book.iso_asset, *dead_iso)
+    account_value, margin_ratio = _cross(book, r, val, series is not False)
+    detail = track_positions or (n_paths * n_t * n_loans <= _DETAIL_ELEMENTS if series is None
+                                 else bool(series))
+    loan_health, loan_value = _loans(book, r, val, loan_events, detail)
+    t3 = lambda x: None if x is None else x.transpose(2, 1, 0)             # noqa: E731
+    return BookOutcome(liq_step=r.liq, value=np.ascontiguousarray(val.T), position_end=r.end,
+                       position_start=r.start, account_value=t3(account_value),
+                       account_margin_ratio=t3(margin_ratio),
+                       loan_health=loan_health, loan_value=loan_value, position_values=r.pv)
+
+
+def _prepare(book: Book, paths: PricePaths, track_positions: bool) -> _Run:
+    """The cubes in kernel layout (step 0 of lows and highs is today's close) and empty
+    results."""
     close, low, high = paths.close, paths.low, paths.high
     n_paths, n_t, n_assets = close.shape
     if n_assets != len(book.assets):
@@ -362,154 +345,136 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
     if H is not C and not np.array_equal(H[0], C[0]):
         H = H.copy()
         H[0] = C[0]
-    low_w = L.transpose(2, 0, 1)                  # (P, T, A) views for the detail series
-    high_w = H.transpose(2, 0, 1)
     n_pos = book.n_positions
-    liq = np.full((n_paths, n_pos), -1, dtype=np.int64)
-    end = np.zeros((n_paths, n_pos))
-    start = np.zeros(n_pos)
-    val = np.zeros((n_t, n_paths))                # portfolio value, (T, P)
-    pv = np.zeros((n_paths, n_t, n_pos)) if track_positions else None
-    today = C[0, :, 0]
-    lin = np.zeros(n_assets)          # value per unit of each asset's close while alive
-    const = 0.0
-    last = C[-1].T                                # (P, A) view
+    return _Run(C=C, L=L, H=H, close=close,
+                liq=np.full((n_paths, n_pos), -1, dtype=np.int64),
+                end=np.zeros((n_paths, n_pos)), start=np.zeros(n_pos),
+                pv=np.zeros((n_paths, n_t, n_pos)) if track_positions else None,
+                lin=np.zeros(n_assets), rows=_RowsCache())
 
-    # ---- spot
-    if len(book.spot_pos):
-        lin += np.bincount(book.spot_asset, weights=book.spot_qty, minlength=n_assets)
-        end[:, book.spot_pos] = last[:, book.spot_asset] * book.spot_qty
-        start[book.spot_pos] = today[book.spot_asset] * book.spot_qty
-        if pv is not None:
-            pv[:, :, book.spot_pos] = close[:, :, book.spot_asset] * book.spot_qty
 
-    # ---- isolated perps: alive value c + d * close until the first crossing
-    dead_iso = None
-    if len(book.iso_pos):
-        lp, a_iso = book.iso_lp, book.iso_asset
-        longs = book.iso_sign > 0
-        steps = np.full((n_paths, len(lp)), -1, dtype=np.int64)
-        if longs.any():
-            steps[:, longs] = _first_crossings(L, a_iso[longs], lp[longs], below=True)
-        if (~longs).any():
-            steps[:, ~longs] = _first_crossings(H, a_iso[~longs], lp[~longs], below=False)
-        liq[:, book.iso_pos] = steps
-        c = book.iso_margin - book.iso_sign * book.iso_qty * book.iso_entry
-        d = book.iso_sign * book.iso_qty
-        lin += np.bincount(a_iso, weights=d, minlength=n_assets)
-        const += float(c.sum())
-        dead_iso = (steps, c, d)
-        alive_end = steps < 0
-        end[:, book.iso_pos] = np.where(alive_end, c + d * last[:, a_iso], 0.0)
-        start[book.iso_pos] = c + d * today[a_iso]
-        if pv is not None:
-            t_idx = np.arange(n_t)[None, :, None]
-            alive = (steps[:, None, :] < 0) | (t_idx < steps[:, None, :])
-            pv[:, :, book.iso_pos] = np.where(alive, c + d * close[:, :, a_iso], 0.0)
+def _spot(book: Book, r: _Run) -> None:
+    """Spot holdings: never liquidated, worth quantity x close."""
+    if not len(book.spot_pos):
+        return
+    r.lin += np.bincount(book.spot_asset, weights=book.spot_qty, minlength=len(r.lin))
+    r.end[:, book.spot_pos] = r.last[:, book.spot_asset] * book.spot_qty
+    r.start[book.spot_pos] = r.today[book.spot_asset] * book.spot_qty
+    if r.pv is not None:
+        r.pv[:, :, book.spot_pos] = r.close[:, :, book.spot_asset] * book.spot_qty
 
-    path_rows = _RowsCache()
 
-    # ---- loans: initial quantities valued with the rest; liquidation events change them
+def _isolated(book: Book, r: _Run):
+    """Isolated perps: worth ``c + d * close`` until the first crossing of the liquidation
+    price (lows for longs, highs for shorts), 0 after. Returns ``(steps, c, d)`` for
+    :func:`_remove_dead_iso`, or None without isolated perps."""
+    if not len(book.iso_pos):
+        return None
+    n_paths = r.liq.shape[0]
+    lp, a_iso = book.iso_lp, book.iso_asset
+    longs = book.iso_sign > 0
+    steps = np.full((n_paths, len(lp)), -1, dtype=np.int64)
+    if longs.any():
+        steps[:, longs] = _first_crossings(r.L, a_iso[longs], lp[longs], below=True)
+    if (~longs).any():
+        steps[:, ~longs] = _first_crossings(r.H, a_iso[~longs], lp[~longs], below=False)
+    r.liq[:, book.iso_pos] = steps
+    c = book.iso_margin - book.iso_sign * book.iso_qty * book.iso_entry
+    d = book.iso_sign * book.iso_qty
+    r.lin += np.bincount(a_iso, weights=d, minlength=len(r.lin))
+    r.const += float(c.sum())
+    r.end[:, book.iso_pos] = np.where(steps < 0, c + d * r.last[:, a_iso], 0.0)
+    r.start[book.iso_pos] = c + d * r.today[a_iso]
+    if r.pv is not None:
+        r.pv[:, :, book.iso_pos] = np.where(r.alive(steps), c + d * r.close[:, :, a_iso], 0.0)
+    return steps, c, d
+
+
+def _cross(book: Book, r: _Run, val: np.ndarray, want_series: bool):
+    """Cross accounts: liquidation steps (their positions share them), dead accounts taken
+    out of ``val``, positions' values (their uPnL). Returns the accounts' value and margin
+    ratio series (n_acc, T, P), or Nones without ``want_series``."""
+    n_t, n_paths = r.n_t, r.liq.shape[0]
+    if not book.n_accounts:
+        if want_series:
+            return np.zeros((0, n_t, n_paths)), np.zeros((0, n_t, n_paths))
+        return None, None
+    acc_liq, account_value, margin_ratio = _cross_accounts(book, r.C, r.L, r.H, want_series)
+    _remove_dead_accounts(val, r.C, book, acc_liq)
+    if len(book.cross_pos):
+        acc_of = book.cross_account
+        r.liq[:, book.cross_pos] = acc_liq[acc_of].T
+        sq = book.cross_sign * book.cross_qty
+        upnl_end = sq * (r.last[:, book.cross_asset] - book.cross_entry)
+        alive_end = (acc_liq < 0).T                                         # (P, n_acc)
+        r.end[:, book.cross_pos] = np.where(alive_end[:, acc_of], upnl_end, 0.0)
+        r.start[book.cross_pos] = sq * (r.today[book.cross_asset] - book.cross_entry)
+        if r.pv is not None:
+            upnl_p = sq * (r.close[:, :, book.cross_asset] - book.cross_entry)
+            r.pv[:, :, book.cross_pos] = np.where(r.alive(acc_liq.T[:, acc_of]), upnl_p, 0.0)
+    return account_value, margin_ratio
+
+
+def _loans(book: Book, r: _Run, val: np.ndarray, loan_events, detail: bool):
+    """Loans: first liquidation steps, the events' value changes added to ``val``, values at
+    the end; with ``detail`` the health and value series (P, T, n_loans), else Nones."""
+    n_paths, n_t = r.liq.shape[0], r.n_t
     n_loans = len(book.loan_pos)
-    detail = track_positions or (n_paths * n_t * n_loans <= _DETAIL_ELEMENTS if series is None
-                                 else bool(series))
-    loan_events = None
-    if n_loans:
-        lin += (book.loan_coll - book.loan_debt).sum(axis=0)
-        loan_events = _loan_events(book, L, H, path_rows)
-
-    for acc, asset, sign, slope, const_g, curve in _cross_groups(book):
-        lin[asset] += slope                     # cross accounts: wallet + uPnL while alive
-        const += const_g
-    const += float(book.account_wallet.sum()) if book.n_accounts else 0.0
-    # value of everything held today at every close (a value, never compared: BLAS is fine)
-    np.matmul(lin, C, out=val)
-    if const:
-        val += const
-    if dead_iso is not None:
-        _remove_dead_iso(val, C, book.iso_asset, *dead_iso)
-
-    # ---- cross accounts
-    n_acc = book.n_accounts
-    want_series = series is not False
-    account_value = margin_ratio = None
-    if n_acc:
-        acc_liq, account_value, margin_ratio = _cross_accounts(book, C, L, H, want_series)
-        _remove_dead_accounts(val, C, book, acc_liq)
-        if len(book.cross_pos):
-            acc_of = book.cross_account
-            liq[:, book.cross_pos] = acc_liq[acc_of].T
-            sq = book.cross_sign * book.cross_qty
-            upnl_end = sq * (last[:, book.cross_asset] - book.cross_entry)
-            alive_end = (acc_liq < 0).T                                     # (P, n_acc)
-            end[:, book.cross_pos] = np.where(alive_end[:, acc_of], upnl_end, 0.0)
-            start[book.cross_pos] = sq * (today[book.cross_asset] - book.cross_entry)
-            if pv is not None:
-                t_idx = np.arange(n_t)[None, :, None]
-                al = acc_liq.T[:, None, acc_of]
-                alive = (al < 0) | (t_idx < al)
-                upnl_p = sq * (close[:, :, book.cross_asset] - book.cross_entry)
-                pv[:, :, book.cross_pos] = np.where(alive, upnl_p, 0.0)
-    elif want_series:
-        account_value = np.zeros((0, n_t, n_paths))
-        margin_ratio = np.zeros((0, n_t, n_paths))
-
-    # ---- loans: results
     loan_health = np.zeros((n_paths, n_t, n_loans)) if detail else None
     loan_value = np.zeros((n_paths, n_t, n_loans)) if detail else None
-    if n_loans:
-        first, qc, qd, events = loan_events
-        liq[:, book.loan_pos] = first
-        if events:
-            _add_loan_events(val, C, events)
-        end[:, book.loan_pos] = np.einsum("pla,pa->pl", qc - qd, last)
-        start[book.loan_pos] = (book.loan_coll - book.loan_debt) @ today
-        if detail:
-            lt_all = book.loan_lt
-            loan_value[...] = close @ (book.loan_coll - book.loan_debt).T
-            with np.errstate(divide="ignore", invalid="ignore"):
-                den0 = high_w @ book.loan_debt.T
-                loan_health[...] = np.where(den0 > 0, (low_w @ (book.loan_coll * lt_all).T) / den0, np.inf)
-            t_row = np.arange(n_t)[None, :]
-            # after each event, the loan's value and health with its new quantities, leg by
-            # leg (only the assets each loan holds or owes)
-            if events and n_paths <= _ROWS_MAX_PATHS:      # few paths: (asset, path) rows
-                rows = [path_rows(X) for X in (C, L, H)]
-                take = lambda X, a, p: X[a, p]                               # noqa: E731
+    if not n_loans:
+        return loan_health, loan_value
+    C, L, H = r.C, r.L, r.H
+    first, qc, qd, events = loan_events
+    r.liq[:, book.loan_pos] = first
+    if events:
+        _add_loan_events(val, C, events)
+    r.end[:, book.loan_pos] = np.einsum("pla,pa->pl", qc - qd, r.last)
+    r.start[book.loan_pos] = (book.loan_coll - book.loan_debt) @ r.today
+    if not detail:
+        return loan_health, loan_value
+    lt_all = book.loan_lt
+    low_w = L.transpose(2, 0, 1)                  # (P, T, A) views
+    high_w = H.transpose(2, 0, 1)
+    loan_value[...] = r.close @ (book.loan_coll - book.loan_debt).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den0 = high_w @ book.loan_debt.T
+        loan_health[...] = np.where(den0 > 0, (low_w @ (book.loan_coll * lt_all).T) / den0, np.inf)
+    t_row = np.arange(n_t)[None, :]
+    # after each event, the loan's value and health with its new quantities, leg by
+    # leg (only the assets each loan holds or owes)
+    if events and n_paths <= _ROWS_MAX_PATHS:      # few paths: (asset, path) rows
+        rows = [r.rows(X) for X in (C, L, H)]
+        take = lambda X, a, p: X[a, p]                               # noqa: E731
+    else:
+        rows = [C, L, H]
+        take = lambda X, a, p: X[:, a, p].T                          # noqa: E731
+    legs = [(_rank_table(ls, a_s, n_loans), True) for ls, a_s in _legs_by_rank(book.loan_coll)]
+    legs += [(_rank_table(ls, a_s, n_loans), False) for ls, a_s in _legs_by_rank(book.loan_debt)]
+    for p_i, l_i, t_i, qca, qda, _ in events:
+        vals = np.zeros((len(p_i), n_t))
+        num = np.zeros((len(p_i), n_t))
+        den = np.zeros((len(p_i), n_t))
+        k_all = np.arange(len(p_i))
+        for table, is_coll in legs:
+            a_all = table[l_i]
+            k = k_all[a_all >= 0]
+            if not len(k):
+                continue
+            a = a_all[k]
+            if is_coll:
+                vals[k] += take(rows[0], a, p_i[k]) * qca[k, a][:, None]
+                num[k] += take(rows[1], a, p_i[k]) * (qca[k, a] * lt_all[l_i[k], a])[:, None]
             else:
-                rows = [C, L, H]
-                take = lambda X, a, p: X[:, a, p].T                          # noqa: E731
-            legs = [(_rank_table(ls, a_s, n_loans), True) for ls, a_s in _legs_by_rank(book.loan_coll)]
-            legs += [(_rank_table(ls, a_s, n_loans), False) for ls, a_s in _legs_by_rank(book.loan_debt)]
-            for p_i, l_i, t_i, qca, qda, _ in events:
-                vals = np.zeros((len(p_i), n_t))
-                num = np.zeros((len(p_i), n_t))
-                den = np.zeros((len(p_i), n_t))
-                k_all = np.arange(len(p_i))
-                for table, is_coll in legs:
-                    a_all = table[l_i]
-                    k = k_all[a_all >= 0]
-                    if not len(k):
-                        continue
-                    a = a_all[k]
-                    if is_coll:
-                        vals[k] += take(rows[0], a, p_i[k]) * qca[k, a][:, None]
-                        num[k] += take(rows[1], a, p_i[k]) * (qca[k, a] * lt_all[l_i[k], a])[:, None]
-                    else:
-                        vals[k] -= take(rows[0], a, p_i[k]) * qda[k, a][:, None]
-                        den[k] += take(rows[2], a, p_i[k]) * qda[k, a][:, None]
-                loan_value[p_i, :, l_i] = np.where(t_row >= t_i[:, None], vals, loan_value[p_i, :, l_i])
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    hf = np.where(den > 0, num / den, np.inf)
-                loan_health[p_i, :, l_i] = np.where(t_row > t_i[:, None], hf, loan_health[p_i, :, l_i])
-            if pv is not None:
-                pv[:, :, book.loan_pos] = loan_value
-
-    t3 = lambda x: None if x is None else x.transpose(2, 1, 0)             # noqa: E731
-    return BookOutcome(liq_step=liq, value=np.ascontiguousarray(val.T), position_end=end,
-                       position_start=start, account_value=t3(account_value),
-                       account_margin_ratio=t3(margin_ratio),
-                       loan_health=loan_health, loan_value=loan_value, position_values=pv)
+                vals[k] -= take(rows[0], a, p_i[k]) * qda[k, a][:, None]
+                den[k] += take(rows[2], a, p_i[k]) * qda[k, a][:, None]
+        loan_value[p_i, :, l_i] = np.where(t_row >= t_i[:, None], vals, loan_value[p_i, :, l_i])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hf = np.where(den > 0, num / den, np.inf)
+        loan_health[p_i, :, l_i] = np.where(t_row > t_i[:, None], hf, loan_health[p_i, :, l_i])
+    if r.pv is not None:
+        r.pv[:, :, book.loan_pos] = loan_value
+    return loan_health, loan_value
 
 
 def _cross_accounts(book: Book, C, L, H, series: bool):
@@ -523,7 +488,7 @@ def _cross_accounts(book: Book, C, L, H, series: bool):
     value = np.zeros((n_acc, n_t, n_paths)) if series else None
     ratio = np.zeros((n_acc, n_t, n_paths)) if series else None
     tmp = np.empty((n_t, n_paths))
-    for j, mine in enumerate(_groups_by_account(book)):
+    for j, mine in enumerate(book.account_groups):
         # equity and MM at the worst prices, group by group in a fixed order; the test is
         # equity <= MM, the very numbers whose ratio is reported
         equity = np.full((n_t, n_paths), float(book.account_wallet[j]))
@@ -553,12 +518,12 @@ def _remove_dead_accounts(val, C, book: Book, acc_liq):
     liquidation step on."""
     n_t, _, n_paths = C.shape
     t_col = np.arange(n_t)[:, None]
-    for j, mine in enumerate(_groups_by_account(book)):
+    for j, mine in enumerate(book.account_groups):
         k = acc_liq[j]
         dead = np.flatnonzero(k >= 0)
         if not len(dead):
             continue
-        base = float(book.account_wallet[j]) + sum(g[4] for g in mine)
+        base = float(book.account_wallet[j]) + sum(g.const for g in mine)
         few = 2 * len(dead) < n_paths
         acc = np.full((n_t, len(dead) if few else n_paths), base)
         for _, asset, _s, slope, _c, _curve in mine:

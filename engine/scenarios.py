@@ -101,22 +101,22 @@ def parse_shock(text: str) -> dict[str, float]:
     (``BTC=-0.3``); InputError names the item and value."""
     out: dict[str, float] = {}
     if not text or not text.strip():
-        raise InputError("is empty; write e.g. BTC=-30%", field="--shock", value=text)
+        raise InputError("is empty; write e.g. BTC=-30%", field="shock", value=text)
     for item in text.split(","):
         if not item.strip():
             continue
         m = _SHOCK_ITEM.match(item)
         if not m:
-            raise InputError("must look like ASSET=-30% (or ASSET=-0.3)", field="--shock", value=item.strip())
+            raise InputError("must look like ASSET=-30% (or ASSET=-0.3)", field="shock", value=item.strip())
         asset, number, pct = m.group(1).upper(), float(m.group(2)), m.group(3)
         move = number / 100.0 if pct else number
         if not np.isfinite(move) or move <= -1.0:
-            raise InputError("a move must be above -100%", field=f"--shock {asset}", value=item.strip())
+            raise InputError("a move must be above -100%", field=f"shock.{asset}", value=item.strip())
         if asset in out:
-            raise InputError("is given twice", field=f"--shock {asset}", value=item.strip())
+            raise InputError("is given twice", field=f"shock.{asset}", value=item.strip())
         out[asset] = move
     if not out:
-        raise InputError("is empty; write e.g. BTC=-30%", field="--shock", value=text)
+        raise InputError("is empty; write e.g. BTC=-30%", field="shock", value=text)
     return out
 
 
@@ -166,7 +166,7 @@ def library_entry(scenario_id: str) -> dict:
         if s["id"] == scenario_id or s.get("event", "").lower() == scenario_id.lower():
             return s
     ids = ", ".join(s["id"] for s in library())
-    raise InputError(f"unknown scenario; bundled scenarios are: {ids}", field="--scenario",
+    raise InputError(f"unknown scenario; bundled scenarios are: {ids}", field="scenario",
                      value=scenario_id)
 
 
@@ -218,7 +218,7 @@ def library_scenario(scenario_id: str, assets, today, beta_overrides=None, proxy
             method[a] = "stablecoin (held at 1:1)"
         else:
             if proxy_series is None:
-                raise InputError(f"the scenario has no {proxy} to proxy {a}", field="--proxy", value=proxy)
+                raise InputError(f"the scenario has no {proxy} to proxy {a}", field="proxy", value=proxy)
             own = _proxy_ohlc(*proxy_series, b)
             method[a] = f"proxy {proxy}, beta {b:g} ({src})"
         ratio["close"][:, j], ratio["low"][:, j], ratio["high"][:, j] = own
@@ -245,7 +245,7 @@ def history_scenario(history, assets, today, beta_overrides=None, proxy: str = "
     hist_assets = list(history.assets)
     n_t = len(history.times)
     if n_t < 2:
-        raise InputError("needs at least two rows (today and one step)", field="--prices",
+        raise InputError("needs at least two rows (today and one step)", field="history",
                          value=f"{n_t} row(s)")
     betas = resolve_betas(assets, beta_overrides)
     close = np.empty((n_t, len(assets))); low = np.empty_like(close); high = np.empty_like(close)
@@ -273,7 +273,7 @@ def history_scenario(history, assets, today, beta_overrides=None, proxy: str = "
                 have = ", ".join(hist_assets)
                 raise InputError(f"the price history has no {a} and no {proxy} to proxy it "
                                  f"(it has {have}); add a file for {a} or choose --proxy",
-                                 field="--prices", value=a)
+                                 field="history", value=a)
             c0 = history.close[0, px_j]
             c, lo, hi = _proxy_ohlc(history.close[:, px_j] / c0, history.low[:, px_j] / c0,
                                     history.high[:, px_j] / c0, b)

@@ -1,13 +1,19 @@
-"""Reports built on the kernel: liquidation prices now, scenario stress, reverse stress.
+"""Reports built on the kernel: liquidation prices now, scenario stress, one instant shock,
+the sensitivity curve, reverse stress.
 
-These return plain dictionaries (JSON-ready); the command line prints them as tables and
-the GUI draws them. Monetary values are USD floats at full precision.
+``liquidation_prices``, ``stress`` and ``reverse_stress`` return plain dictionaries
+(JSON-ready) that the command line prints and the GUI draws; ``shock`` and ``sensitivity``
+return arrays for the interactive views (the shock slider calls ``shock`` on every move).
+Monetary values are USD floats at full precision.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import liquidation as lq
+from .attribution import account_liquidation_step, pnl_by_asset, wallet_losses
 from .book import Book, compile_book
 from .portfolio import Loan, Perp, Portfolio
 from .replay import PricePaths, max_drawdown, run_book
@@ -93,9 +99,9 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
         raise ValueError("scenario built for other assets than the book")
     out = run_book(book, scenario.paths, track_positions=book.n_positions <= 2000)
     liq_rows = {r["id"]: r for r in liquidation_prices(p, book)}
+    by_id = {pos.id: pos for pos in p.positions}
     labels = scenario.labels
     positions = []
-    by_asset: dict[str, float] = {}
     for i, pid in enumerate(book.ids):
         step = int(out.liq_step[0, i])
         before = float(out.position_start[i])
@@ -105,23 +111,21 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
                "liquidated": step >= 0, "liquidation_step": step if step >= 0 else None,
                "liquidation_label": labels[step] if step >= 0 else None,
                "value_before": before, "value_after": after, "pnl": after - before}
-        pos = p.position(pid)
+        pos = by_id[pid]
         if isinstance(pos, Perp):
             row["side"] = pos.side
             row["margin_mode"] = pos.margin_mode
             if pos.account:
                 row["account"] = pos.account
         positions.append(row)
-        by_asset[row["asset"]] = by_asset.get(row["asset"], 0.0) + row["pnl"]
+    acc_step = account_liquidation_step(book, out.liq_step)[0]
     accounts = []
     for j, aid in enumerate(book.account_ids):
         vals = out.account_value[0, :, j]
-        members = book.cross_pos[book.cross_account == j]
-        steps = out.liq_step[0, members] if len(members) else np.array([-1])
-        step = int(steps.max()) if len(steps) else -1
-        liquidated = bool(vals[-1] == 0 and (steps >= 0).any())
-        wallet = float(book.account_wallet[j])
-        accounts.append({"id": aid, "wallet_balance": wallet, "value_before": float(vals[0]),
+        step = int(acc_step[j])
+        liquidated = step >= 0
+        accounts.append({"id": aid, "wallet_balance": float(book.account_wallet[j]),
+                         "value_before": float(vals[0]),
                          "value_after": float(vals[-1]), "pnl": float(vals[-1] - vals[0]),
                          "liquidated": liquidated,
                          "liquidation_step": step if liquidated else None,
@@ -129,8 +133,8 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
                          # while the account exists (up to its liquidation step)
                          "max_margin_ratio": _f(np.max(out.account_margin_ratio[
                              0, : (step + 1 if liquidated else None), j]))})
-        if liquidated:
-            by_asset[f"wallet {aid}"] = by_asset.get(f"wallet {aid}", 0.0) - wallet
+    by_asset = pnl_by_asset(book, out.position_end[0] - out.position_start,
+                            wallet_losses(book, out.liq_step))
     value = out.value[0]
     v0, v1 = float(value[0]), float(value[-1])
     series = {"labels": labels, "value": value.tolist()}
@@ -163,6 +167,92 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
 
 def _jsonable(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
+
+
+# --------------------------------------------------------------------------- shocks
+#: BTC moves of the sensitivity curve: -90% .. +100% every 0.5%.
+SENSITIVITY_GRID = np.round(np.arange(-0.90, 1.0 + 1e-9, 0.005), 6)
+
+
+@dataclass
+class ShockResult:
+    """One instant BTC shock (other assets through their betas) on a compiled book."""
+
+    btc_move: float
+    moves: dict[str, float]                 # per asset
+    ids: list[str]
+    assets: list[str]                       # label asset per position
+    kinds: list[str]
+    value_before: np.ndarray                # (n,)
+    value_after: np.ndarray                 # (n,)
+    liquidated: np.ndarray                  # (n,) bool
+    portfolio_before: float
+    portfolio_after: float
+    by_asset: dict[str, float]
+    accounts: list[dict] = field(default_factory=list)
+
+    @property
+    def pnl(self) -> np.ndarray:
+        return self.value_after - self.value_before
+
+    @property
+    def portfolio_pnl(self) -> float:
+        return self.portfolio_after - self.portfolio_before
+
+
+def shock(book: Book, betas: dict[str, float], btc_move: float) -> ShockResult:
+    """Run one instant shock through the kernel (about 1 ms for a small book)."""
+    paths = shock_paths(book, [float(btc_move)], betas)
+    out = run_book(book, paths)
+    before = out.position_start.copy()
+    after = out.position_end[0].copy()
+    moves = {a: float(paths.close[0, 1, j] / paths.close[0, 0, j] - 1.0)
+             for j, a in enumerate(book.assets)}
+    acc_liq = account_liquidation_step(book, out.liq_step)[0] >= 0
+    accounts = [{"id": aid, "value_before": float(out.account_value[0, 0, j]),
+                 "value_after": float(out.account_value[0, -1, j]), "liquidated": bool(acc_liq[j]),
+                 "margin_ratio": float(out.account_margin_ratio[0, -1, j])}
+                for j, aid in enumerate(book.account_ids)]
+    return ShockResult(float(btc_move), moves, list(book.ids), list(book.labels), list(book.kinds),
+                       before, after, out.liq_step[0] >= 0, float(out.value[0, 0]),
+                       float(out.value[0, -1]),
+                       pnl_by_asset(book, after - before, wallet_losses(book, out.liq_step)),
+                       accounts)
+
+
+@dataclass
+class Sensitivity:
+    """Portfolio value after each instant BTC move of ``grid`` (others through their betas)."""
+
+    grid: np.ndarray                        # (G,) BTC moves
+    value: np.ndarray                       # (G,) portfolio value after each move
+    value_today: float
+    # (position id, BTC move, value after it) at the grid point nearest to 0 where each
+    # position is first liquidated, per side; none for a position liquidated already today
+    marks: list[tuple[str, float, float]]
+
+
+def sensitivity(book: Book, betas: dict[str, float], grid=SENSITIVITY_GRID) -> Sensitivity:
+    """The sensitivity curve: one kernel run over every move of ``grid``."""
+    grid = np.asarray(grid, float)
+    out = run_book(book, shock_paths(book, grid, betas), series=False)
+    values = out.value[:, -1]
+    marks = []
+    liq_any = out.liq_step >= 0                       # (G, n)
+    zero = int(np.argmin(np.abs(grid)))
+    for i, pid in enumerate(book.ids):
+        col = liq_any[:, i]
+        if col[zero]:
+            continue                                  # liquidated already today
+        down = np.flatnonzero(col[:zero + 1])
+        up = np.flatnonzero(col[zero:])
+        if len(down):
+            g = down[-1]
+            marks.append((pid, float(grid[g]), float(values[g])))
+        if len(up):
+            g = zero + up[0]
+            marks.append((pid, float(grid[g]), float(values[g])))
+    return Sensitivity(grid, values, float(out.value[0, 0]), marks)
 
 
 # --------------------------------------------------------------------------- reverse stress

@@ -2,9 +2,10 @@
 
 A job is a generator that yields :class:`Progress` and :class:`Partial` events and returns
 its final result; cancelling means the worker stops iterating between two yields.
-The quick shock evaluation (:func:`evaluate_shock`) is a plain function: it runs the
-vectorised kernel once on a precompiled book and takes about a millisecond, so the shock
-slider calls it directly.
+The quick shock evaluation (:func:`evaluate_shock`, the engine's :func:`engine.stress.shock`)
+is a plain function: it runs the vectorised kernel once on a precompiled book and takes about
+a millisecond, so the shock slider calls it directly. Every rule lives in the engine; these
+adapters only sequence engine calls and report progress.
 """
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from typing import Any, Iterator
 import numpy as np
 
 from engine import (Book, Portfolio, compile_book, history_scenario, library_scenario,
-                    liquidation_prices, resolve_betas, reverse_stress, run_book, shock_paths,
-                    stress)
+                    liquidation_prices, resolve_betas, reverse_stress, stress)
+from engine.stress import SENSITIVITY_GRID, ShockResult, sensitivity
+from engine.stress import shock as evaluate_shock
 
-#: BTC moves of the sensitivity curve: -90% .. +100% every 0.5%.
-SENSITIVITY_GRID = np.round(np.arange(-0.90, 1.0 + 1e-9, 0.005), 6)
+__all__ = ["Progress", "Partial", "Analysis", "analysis_job", "ShockResult", "evaluate_shock",
+           "SENSITIVITY_GRID", "ReplaySpec", "ReplayResult", "load_history", "replay_job",
+           "reverse_job", "MonteCarloSettings", "montecarlo_available", "build_request",
+           "MCUpdate", "montecarlo_job"]
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Analysis:
     betas: dict[str, float]
     beta_sources: dict[str, str]
     liquidation: dict[str, dict]          # engine.liquidation_prices rows by position id
+    today: ShockResult                    # every position and account valued today (no move)
     value_today: float
     grid: np.ndarray                      # (G,) BTC moves
     grid_value: np.ndarray                # (G,) portfolio value after each move
@@ -61,84 +66,11 @@ def analysis_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None =
     betas = {a: b for a, (b, _) in resolved.items()}
     yield Progress(1, 3, "Liquidation prices")
     liq = {r["id"]: r for r in liquidation_prices(portfolio, book)}
+    today = evaluate_shock(book, betas, 0.0)
     yield Progress(2, 3, "Sensitivity curve")
-    grid = np.asarray(grid, float)
-    out = run_book(book, shock_paths(book, grid, betas))
-    values = out.value[:, -1]
-    value_today = float(out.value[0, 0])
-    marks = []
-    liq_any = out.liq_step >= 0                       # (G, n)
-    zero = int(np.argmin(np.abs(grid)))
-    for i, pid in enumerate(book.ids):
-        col = liq_any[:, i]
-        if col[zero]:
-            continue                                  # liquidated already today
-        down = np.flatnonzero(col[:zero + 1])
-        up = np.flatnonzero(col[zero:])
-        if len(down):
-            g = down[-1]
-            marks.append((pid, float(grid[g]), float(values[g])))
-        if len(up):
-            g = zero + up[0]
-            marks.append((pid, float(grid[g]), float(values[g])))
-    return Analysis(portfolio, book, betas, {a: s for a, (_, s) in resolved.items()}, liq,
-                    value_today, grid, values, marks, time.perf_counter() - t0)
-
-
-# --------------------------------------------------------------------------- shock
-@dataclass
-class ShockResult:
-    """One instant BTC shock (other assets through their betas) on a compiled book."""
-
-    btc_move: float
-    moves: dict[str, float]                 # per asset
-    ids: list[str]
-    assets: list[str]                       # label asset per position
-    kinds: list[str]
-    value_before: np.ndarray                # (n,)
-    value_after: np.ndarray                 # (n,)
-    liquidated: np.ndarray                  # (n,) bool
-    portfolio_before: float
-    portfolio_after: float
-    by_asset: dict[str, float]
-    accounts: list[dict] = field(default_factory=list)
-
-    @property
-    def pnl(self) -> np.ndarray:
-        return self.value_after - self.value_before
-
-    @property
-    def portfolio_pnl(self) -> float:
-        return self.portfolio_after - self.portfolio_before
-
-
-def evaluate_shock(book: Book, betas: dict[str, float], btc_move: float) -> ShockResult:
-    """Run one instant shock through the kernel (about 1 ms for a small book)."""
-    paths = shock_paths(book, [float(btc_move)], betas)
-    out = run_book(book, paths)
-    before = out.position_start.copy()
-    after = out.position_end[0].copy()
-    liq = out.liq_step[0] >= 0
-    moves = {a: float(paths.close[0, 1, j] / paths.close[0, 0, j] - 1.0) for j, a in enumerate(book.assets)}
-    by_asset: dict[str, float] = {}
-    pnl = after - before
-    labels = book.labels
-    for i in range(book.n_positions):
-        by_asset[labels[i]] = by_asset.get(labels[i], 0.0) + float(pnl[i])
-    accounts = []
-    for j, aid in enumerate(book.account_ids):
-        v0 = float(out.account_value[0, 0, j])
-        v1 = float(out.account_value[0, -1, j])
-        members = book.cross_pos[book.cross_account == j]
-        liquidated = bool(len(members) and (out.liq_step[0, members] >= 0).any() and v1 == 0)
-        if liquidated:
-            key = f"wallet {aid}"
-            by_asset[key] = by_asset.get(key, 0.0) - float(book.account_wallet[j])
-        accounts.append({"id": aid, "value_before": v0, "value_after": v1, "liquidated": liquidated,
-                         "margin_ratio": float(out.account_margin_ratio[0, -1, j])})
-    return ShockResult(float(btc_move), moves, list(book.ids), list(labels), list(book.kinds),
-                       before, after, liq, float(out.value[0, 0]), float(out.value[0, -1]),
-                       by_asset, accounts)
+    sens = sensitivity(book, betas, grid)
+    return Analysis(portfolio, book, betas, {a: s for a, (_, s) in resolved.items()}, liq, today,
+                    sens.value_today, sens.grid, sens.value, sens.marks, time.perf_counter() - t0)
 
 
 # --------------------------------------------------------------------------- replay

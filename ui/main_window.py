@@ -571,7 +571,7 @@ class MainWindow(QMainWindow):
             self.summary["nearest"].set("—")
             self.summary["shock"].set("—")
             return
-        today = evaluate_shock(analysis.book, analysis.betas, 0.0)
+        today = analysis.today
         values = {pid: float(v) for pid, v in zip(today.ids, today.value_before)}
         self.document.holdings.set_analysis(analysis.liquidation, values)
         self.document.accounts.set_today({a["id"]: {"value_before": a["value_before"],
