@@ -355,7 +355,7 @@ def print_montecarlo(res: dict) -> None:
     rows = [[f"{days[t]:g}"] + [money(fan["values"][i][t]) for i in range(len(fan["levels"]))]
             for t in picks]
     print("\nPortfolio value percentiles by day")
-    print(table(["day"] + [f"p{q}" for q in fan["levels"]], rows))
+    print(table(["day"] + [f"p{float(q) * 100:g}" for q in fan["levels"]], rows))
     rows = [[r["id"], r["kind"], r["asset"], f"{r['liquidation_probability']:.2%}",
              "—" if r["expected_liquidation_day"] is None else f"{r['expected_liquidation_day']:.1f}",
              money(-r["expected_pnl"]) if r["expected_pnl"] is not None else "—"]

@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine import portfolio_from_dict  # noqa: E402
-from engine.montecarlo import MonteCarloRequest, _block_size, _prepare, simulate_chunks  # noqa: E402
+from engine.montecarlo import MonteCarloRequest, simulate_chunks  # noqa: E402
+from engine.montecarlo.blocks import block_rng  # noqa: E402
+from engine.montecarlo.context import prepare  # noqa: E402
 
 PRICES = {"BTC": 85000.0, "ETH": 2950.0, "SOL": 121.0, "BNB": 850.0, "XRP": 1.9, "DOGE": 0.13,
           "ADA": 0.37, "AVAX": 12.5, "LINK": 12.8, "LTC": 77.0, "USDC": 1.0}
@@ -71,8 +73,7 @@ def bench_portfolio():
 def floor_seconds(ctx, threads: int) -> float:
     """Time to draw exactly the random numbers of every block, and nothing else."""
     def one(b):
-        n = _block_size(ctx, b)
-        ctx.model.draw_floor(np.random.Generator(np.random.SFC64(ctx.seeds[b])), n)
+        ctx.model.draw_floor(block_rng(ctx.seeds, b), ctx.layout.size(b))
     t = time.perf_counter()
     if threads <= 1:
         for b in range(ctx.n_blocks):
@@ -98,13 +99,13 @@ def child(n_paths: int, days: int, threads: int, cascade: float) -> dict:
         chunks += 1
     wall = time.perf_counter() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    ctx = _prepare(p, req)
+    ctx = prepare(p, req)
     used = int(threads) or min(2, os.cpu_count() or 1)
     f1 = floor_seconds(ctx, 1)
     fn = floor_seconds(ctx, used) if used > 1 else f1
     draws = ctx.model.draws_per_path()
     return {"paths": n_paths, "steps": ctx.n_steps, "assets_simulated": ctx.model.n_sim,
-            "positions": ctx.book.n_positions, "threads": used, "block_paths": ctx.block,
+            "positions": ctx.book.n_positions, "threads": used, "block_paths": ctx.layout.block,
             "chunks": chunks, "wall_s": wall, "first_chunk_s": t_first,
             "first_chunk_paths": first.paths_done, "rss_mb": rss_mb,
             "floor_1thread_s": f1, "floor_threads_s": fn, "draws_per_path": draws,

@@ -78,9 +78,8 @@ class CascadeParams:
         for name, v, lo, strict in checks:
             ok = isinstance(v, (int, float)) and math.isfinite(v) and (v > lo if strict else v >= lo)
             if not ok:
-                flag = "--cascade" if name == "strength" else f"cascade.{name}"
                 raise InputError(f"must be a number {'above' if strict else 'at least'} {lo:g}",
-                                 field=flag, value=v)
+                                 field=f"cascade.{name}", value=v)
         hl = self.half_life_days
         if not (isinstance(hl, (int, float)) and not isinstance(hl, bool) and (hl == math.inf or
                                                                                 (math.isfinite(hl) and hl >= 0.05))):

@@ -207,7 +207,7 @@ def calibrate_assets(assets, *, vols: dict | None = None, beta_overrides: dict |
         else:
             cb = beta
         if not vol > 0 or not math.isfinite(vol):
-            raise InputError("annual vol must be a positive number", field=f"vol {a}", value=vol)
+            raise InputError("annual vol must be a positive number", field=f"vol.{a}", value=vol)
         out.append(AssetCalibration(a, float(vol), float(beta), float(np.clip(corr, -1, 1)),
                                     float(cb), source=", ".join(src)))
     return out
@@ -224,7 +224,7 @@ def history_step_returns(history, steps_per_day: int):
     """
     n = len(history.times)
     if n < 3:
-        raise InputError("needs at least three rows to bootstrap returns", field="--prices",
+        raise InputError("the price history needs at least three rows to bootstrap returns", field="history",
                          value=f"{n} row(s)")
     step = history.step_seconds
     target = 86400.0 / steps_per_day
@@ -233,7 +233,7 @@ def history_step_returns(history, steps_per_day: int):
     if k < 1 or abs(k_float - k) > 0.05 * k:
         raise InputError(f"the price history has bars of {step / 3600:g} h; with "
                          f"{steps_per_day} step(s) per day a step is {target / 3600:g} h, which "
-                         "must be a whole number of bars", field="--steps-per-day",
+                         "must be a whole number of bars", field="steps_per_day",
                          value=steps_per_day)
     lc = np.log(history.close)
     r = np.diff(lc, axis=0)
@@ -242,7 +242,7 @@ def history_step_returns(history, steps_per_day: int):
     if k > 1:
         m = (len(r) // k) * k
         if m < 2 * k:
-            raise InputError(f"has too few rows for {k}-bar steps", field="--prices", value=n)
+            raise InputError(f"the price history has too few rows for {k}-bar steps", field="history", value=n)
         r = r[:m].reshape(-1, k, r.shape[1])
         lo = lo[:m].reshape(r.shape)
         hi = hi[:m].reshape(r.shape)
@@ -525,9 +525,10 @@ def build_path_model(assets, today, *, model: str, days: int, steps_per_day: int
                      jump_intensity: float | None = None, block_len: int | None = None
                      ) -> PathModel:
     """Calibrate ``model`` for ``assets`` (the book's asset order) and return a
-    :class:`PathModel`. Raises :class:`InputError` for bad parameters (naming the flag)."""
+    :class:`PathModel`. Raises :class:`InputError` for bad parameters (naming the request
+    field: ``model``, ``vol.BTC``, ``steps_per_day``, ``history``)."""
     if model not in MODELS:
-        raise InputError(f"unknown model; choose one of {', '.join(MODELS)}", field="--model",
+        raise InputError(f"unknown model; choose one of {', '.join(MODELS)}", field="model",
                          value=model)
     assets = tuple(assets)
     today = np.asarray(today, float)
@@ -536,7 +537,7 @@ def build_path_model(assets, today, *, model: str, days: int, steps_per_day: int
     for name, v in (vols or {}).items():
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise InputError("annual vol must be a positive number (e.g. BTC=0.6)",
-                             field=f"--vol {name}", value=v)
+                             field=f"vol.{name}", value=v)
     hist_r = hist_lo = hist_hi = hist_ohlc = None
     if history is not None and model == "gbm":
         notes.append("the gbm model uses the given vols; the price history is not used")
@@ -544,13 +545,12 @@ def build_path_model(assets, today, *, model: str, days: int, steps_per_day: int
     if history is not None:
         hist_r, hist_lo, hist_hi, hist_ohlc = history_step_returns(history, steps_per_day)
     if model == "bootstrap" and history is None:
-        raise InputError("the bootstrap model needs a price history: give --prices CSV",
-                         field="--model", value=model)
+        raise InputError("the bootstrap model needs a price history", field="model", value=model)
     if model == "gbm":
         missing = [a for a in assets if a not in {k.upper() for k in (vols or {})}
                    and a not in stablecoins()]
         if missing:
-            notes.append("no --vol for " + ", ".join(missing) + ": bundled annual vol used")
+            notes.append("no annual vol given for " + ", ".join(missing) + ": bundled annual vol used")
         history_for_calib = None
     else:
         history_for_calib = history
@@ -648,7 +648,7 @@ def _setup_bootstrap(m: PathModel, sim_calib, history, r, lo, hi, has_ohlc, bloc
         if hb is None:
             have = ", ".join(history.assets)
             raise InputError(f"the price history has no {c.asset} and no BTC to proxy it (it has "
-                             f"{have}); add a file for {c.asset}", field="--prices", value=c.asset)
+                             f"{have}); add a price file for {c.asset}", field="history", value=c.asset)
         b = c.beta
         R[:, s] = b * r[:, hb]
         LO[:, s] = b * (lo[:, hb] if b >= 0 else hi[:, hb])

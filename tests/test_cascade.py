@@ -164,7 +164,7 @@ def test_the_pool_refills_after_a_new_peak():
 def test_bad_cascade_parameters():
     with pytest.raises(InputError) as e:
         amplify(CascadeParams(strength=-1.0), np.zeros((1, 2)), np.zeros((1, 2)))
-    assert e.value.field == "--cascade"
+    assert e.value.field == "cascade.strength"
     with pytest.raises(InputError) as e:
         CascadeParams(depth=0.0).validate()
     assert e.value.field == "cascade.depth"

@@ -111,13 +111,13 @@ def test_extremes_drawn_only_where_the_book_reads_them_change_nothing(demo, monk
     """Lows/highs are computed only for the assets the book can feel (and the unread ones
     left at today's price in the kernel's input): the results equal those of a run that
     draws every asset's extremes."""
-    import engine.montecarlo as mc
+    import engine.montecarlo.context as mc
     from engine.cascade import CascadeParams
     req = dict(n_paths=3000, days=12, seed=8, sample_paths=50,
                cascade=None if cascade is None else CascadeParams(strength=cascade))
     lean = _final(demo, MonteCarloRequest(**req))
     every = lambda book, model, need_btc_low: (np.arange(model.n_sim), np.arange(model.n_sim))  # noqa: E731
-    monkeypatch.setattr(mc, "_extreme_columns", every)
+    monkeypatch.setattr(mc, "extreme_columns", every)
     full = _final(demo, MonteCarloRequest(**req))
     assert lean.var == full.var and lean.cvar == full.cvar
     for name in ("fan", "hist_counts", "liquidation_time_hist", "sample_values", "sample_liq_step"):
@@ -160,11 +160,11 @@ def test_gbm_spot_quantiles_match_the_lognormal():
         assert abs(res.cvar[level] - cvar) < 0.01 * cvar
     # the fan: last step exact percentiles, a middle step from the per-step histograms
     for i, q in enumerate(FAN_LEVELS):
-        assert abs(res.fan[i, -1] - q_value(q / 100)) < 4 * se_value(q / 100) + 1e-9
+        assert abs(res.fan[i, -1] - q_value(q)) < 4 * se_value(q) + 1e-9
         s10 = sigma * math.sqrt(10 / 365.0)
-        mid = v0 * math.exp(s10 * N.inv_cdf(q / 100))
-        z = N.inv_cdf(q / 100)
-        se = mid * s10 * math.sqrt(q / 100 * (1 - q / 100) / n) / N.pdf(z)
+        mid = v0 * math.exp(s10 * N.inv_cdf(q))
+        z = N.inv_cdf(q)
+        se = mid * s10 * math.sqrt(q * (1 - q) / n) / N.pdf(z)
         assert abs(res.fan[i, 10] - mid) < 4 * se + 0.002 * v0, (q, res.fan[i, 10], mid)
     assert res.fan[:, 0].tolist() == [v0] * len(FAN_LEVELS)
     assert res.liquidation_probability.tolist() == [0.0]
@@ -226,7 +226,7 @@ def test_bootstrap_draws_the_history_returns_jointly(demo):
 def test_bootstrap_needs_a_history(demo):
     with pytest.raises(InputError) as e:
         _final(demo, MonteCarloRequest(n_paths=10, days=5, model="bootstrap"))
-    assert e.value.field == "--model"
+    assert e.value.field == "model" and "--" not in str(e.value)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -248,7 +248,8 @@ def test_var_cvar_definitions():
 
 
 def test_running_figures_of_big_runs_from_the_fine_histogram():
-    from engine.montecarlo import FINE_PER_BIN, HIST_BINS, _hist_stats, _order_stats
+    from engine.montecarlo import FINE_PER_BIN, HIST_BINS
+    from engine.montecarlo.stats import hist_stats as _hist_stats, order_stats as _order_stats
     rng = np.random.default_rng(3)
     pnl = rng.standard_t(4, 300_000) * 1000.0
     edges = np.linspace(-20000.0, 20000.0, HIST_BINS + 1)
@@ -258,7 +259,7 @@ def test_running_figures_of_big_runs_from_the_fine_histogram():
     counts = np.bincount(k, minlength=nf)
     sums = np.bincount(k, weights=pnl, minlength=nf)
     approx = _hist_stats(counts, sums, edges, [0.95, 0.99], FAN_LEVELS)
-    exact = _order_stats(pnl, var_levels=[0.95, 0.99], percentiles=FAN_LEVELS)
+    exact = _order_stats(pnl, var_levels=[0.95, 0.99], quantiles=FAN_LEVELS)
     for key in ("var", "cvar", "pct"):
         assert np.allclose(approx[key], exact[key], atol=2 * w, rtol=1e-3), key
 
@@ -293,28 +294,35 @@ def test_partial_results_grow_and_finish(demo):
 
 
 # --------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("kwargs,field,value", [
-    (dict(n_paths=0), "--paths", 0),
-    (dict(n_paths=-5), "--paths", -5),
-    (dict(days=0), "--days", 0),
-    (dict(model="brownian"), "--model", "brownian"),
-    (dict(steps_per_day=0), "--steps-per-day", 0),
-    (dict(seed=-1), "--seed", -1),
-    (dict(vols={"BTC": -0.5}, model="gbm"), "--vol BTC", -0.5),
-    (dict(vols={"BTC": float("nan")}, model="gbm"), "--vol BTC", None),
+@pytest.mark.parametrize("kwargs,field,flag,value", [
+    (dict(n_paths=0), "n_paths", "--paths", 0),
+    (dict(n_paths=-5), "n_paths", "--paths", -5),
+    (dict(days=0), "days", "--days", 0),
+    (dict(model="brownian"), "model", "--model", "brownian"),
+    (dict(steps_per_day=0), "steps_per_day", "--steps-per-day", 0),
+    (dict(seed=-1), "seed", "--seed", -1),
+    (dict(vols={"BTC": -0.5}, model="gbm"), "vol.BTC", "--vol BTC", -0.5),
+    (dict(vols={"BTC": float("nan")}, model="gbm"), "vol.BTC", "--vol BTC", None),
+    (dict(beta_overrides={"SOL": float("inf")}), "beta.SOL", "--beta SOL", float("inf")),
+    (dict(chunk_paths=-1), "chunk_paths", "--chunk", -1),
 ])
-def test_bad_requests_name_the_flag_and_value(demo, kwargs, field, value):
+def test_bad_requests_name_the_field_and_value(demo, kwargs, field, flag, value):
+    """The engine names the request field (what the GUI shows); the command line maps it
+    to the flag that set it."""
+    from cli import flag_for
     args = dict(n_paths=100, days=5) | kwargs
     with pytest.raises(InputError) as e:
         next(simulate_chunks(demo, MonteCarloRequest(**args)))
-    assert e.value.field == field
+    assert e.value.field == field and flag_for(e.value.field) == flag
+    assert "--" not in str(e.value)
     if value is not None:
         assert e.value.value == value and repr(value) in str(e.value)
 
 
 def test_gbm_without_vol_uses_bundled_vol_with_a_note(demo):
     res = _final(demo, MonteCarloRequest(n_paths=100, days=3, model="gbm", vols={"BTC": 0.5}))
-    assert any("no --vol for" in n and "SOL" in n and "BTC" not in n.split(":")[0] for n in res.notes)
+    assert any("no annual vol given for" in n and "SOL" in n and "BTC" not in n.split(":")[0]
+               for n in res.notes)
 
 
 @pytest.mark.parametrize("argv,flag", [
@@ -336,6 +344,28 @@ def test_cli_bad_input(capsys, argv, flag):
     assert argv[-1].split("=")[-1] in err
 
 
+@pytest.mark.parametrize("argv,field,flag", [
+    (["--paths", "0"], "n_paths", "--paths"),
+    (["--model", "gbm", "--vol", "BTC=0"], "vol.BTC", "--vol BTC"),
+    (["--cascade", "1", "--cascade-half-life", "0.01"], "cascade.half_life_days", "--cascade-half-life"),
+])
+def test_validate_request_names_fields_and_the_cli_prints_flags(capsys, argv, field, flag):
+    from cli import _parse_assign, build_parser, main
+    from engine.cascade import CascadeParams
+    from engine.montecarlo import validate_request
+    args = build_parser().parse_args(["montecarlo", str(DEMO), "--days", "2"] + argv)
+    cascade = CascadeParams(strength=args.cascade, half_life_days=float(args.cascade_half_life)) \
+        if args.cascade else None
+    req = MonteCarloRequest(n_paths=args.paths, days=args.days, model=args.model,
+                            vols=_parse_assign(args.vol, "--vol") or None, cascade=cascade)
+    with pytest.raises(InputError) as e:
+        validate_request(req)
+    assert e.value.field == field and f"field {field!r}" in str(e.value)
+    assert main(["montecarlo", str(DEMO), "--days", "2"] + argv) == 2
+    err = capsys.readouterr().err
+    assert f"field {flag!r}" in err and field not in err
+
+
 # --------------------------------------------------------------------------- command line
 def test_cli_json(capsys):
     from cli import main
@@ -346,7 +376,7 @@ def test_cli_json(capsys):
     d = json.loads(out)
     assert set(d["var"]) == {"0.95", "0.99"} and set(d["cvar"]) == {"0.95", "0.99"}
     assert d["var"]["0.99"] > 0 and d["cvar"]["0.99"] >= d["var"]["0.99"]
-    assert d["fan"]["levels"] == list(FAN_LEVELS)
+    assert d["fan"]["levels"] == ["0.01", "0.05", "0.25", "0.5", "0.75", "0.95", "0.99"]
     assert len(d["fan"]["values"]) == 7 and len(d["fan"]["values"][0]) == 11
     assert d["seed"] == 3 and d["model"] == "student-t" and d["paths"] == 3000
     assert d["portfolio"]["value_before"] == pytest.approx(96265.0)

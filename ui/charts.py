@@ -695,10 +695,7 @@ class FanChart(Chart):
                  value_today: float) -> None:
         self.x = np.asarray(x, float)
         self.fan = np.asarray(fan, float)
-        levels = [float(l) for l in levels]
-        if levels and max(levels) > 1.0:          # the engine gives percent levels (1, 5, ... 99)
-            levels = [l / 100.0 for l in levels]
-        self.levels = levels
+        self.levels = [float(l) for l in levels]      # fractions (0.01 ... 0.99), as the engine gives
         idx = {round(l, 4): i for i, l in enumerate(self.levels)}
         pairs = [(0.01, 0.99), (0.05, 0.95), (0.25, 0.75)]
         for (lo, hi), (c_lo, c_hi) in zip(pairs, self.band_curves):

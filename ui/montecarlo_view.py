@@ -322,9 +322,7 @@ class MonteCarloView(QWidget):
             self.metrics["pliq"].set(fmt_pct(float(probs[i]), signed=False),
                                      f"{self.ids[i]}" if i < len(self.ids) else "",
                                      color=red if probs[i] > 0.05 else None)
-        levels = [float(l) for l in chunk.fan_levels]
-        if levels and max(levels) > 1.0:                  # percent levels (1 .. 99)
-            levels = [l / 100.0 for l in levels]
+        levels = [float(l) for l in chunk.fan_levels]     # fractions (0.01 ... 0.99)
         m_idx = [j for j, l in enumerate(levels) if abs(l - 0.5) < 1e-9]
         if m_idx:
             med = float(np.asarray(chunk.fan)[m_idx[0], -1]) - v0

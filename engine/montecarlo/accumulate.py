@@ -1,0 +1,190 @@
+"""Accumulation: what a block gives (:class:`BlockResult`), its histograms on the run's fixed
+edges, and the running sums from which every chunk's results are read (:class:`Accumulator`).
+
+Memory stays flat as paths grow: per path only the final portfolio P&L (float64, for exact
+VaR/CVaR and last-step quantiles) and, with a cascade, the market's liquidated notional are
+kept (8 bytes each: 8 MB per million paths). The fan of values per step comes from fixed-bin
+per-step histograms (edges fixed from block 0: its range per step widened by 50 % on each
+side, up to 2048 bins; values outside go to the end bins) with linear interpolation inside a
+bin; the last step's quantiles are exact. Every sum is taken block by block in block order.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..attribution import pnl_by_asset
+from .context import Context
+from .request import FAN_LEVELS, VAR_LEVELS, MonteCarloChunk, MonteCarloRequest, level_key
+from .stats import fan_from_hist, hist_stats, order_stats
+
+FAN_CELLS = 1 << 22            # per-step histogram cells (steps + 1) x bins
+FAN_BINS_MAX = 2048
+FAN_BINS_MIN = 64
+HIST_BINS = 100
+FINE_PER_BIN = 80             # the running P&L histogram has HIST_BINS * FINE_PER_BIN bins
+EXACT_RUNNING_MAX = 1 << 18   # running VaR/CVaR exact up to this many paths, then from the fine histogram
+
+
+@dataclass
+class BlockResult:
+    b: int
+    n: int
+    pnl: np.ndarray
+    values: np.ndarray | None             # (n, T+1) float64, dropped once binned
+    liq_counts: np.ndarray
+    pos_pnl: np.ndarray
+    wallet_loss: np.ndarray
+    sample_values: np.ndarray | None
+    sample_liq: np.ndarray | None
+    cascade_liq: np.ndarray | None
+    cascade_adj: np.ndarray | None
+    fan_counts: np.ndarray | None = None
+    hist_counts: np.ndarray | None = None      # fine P&L histogram counts
+    hist_sums: np.ndarray | None = None        # and the P&L summed per fine bin
+    clamped: tuple = (0, 0)
+
+
+@dataclass
+class Edges:
+    fan_lo: np.ndarray      # (T+1,)
+    fan_w: np.ndarray       # (T+1,)
+    fan_bins: int
+    hist_edges: np.ndarray  # (HIST_BINS + 1,)
+
+
+def make_edges(values: np.ndarray, pnl: np.ndarray, v0: float, n_steps: int) -> Edges:
+    """The run's histogram edges from block 0's values and P&L."""
+    T1 = n_steps + 1
+    bins = int(max(FAN_BINS_MIN, min(FAN_BINS_MAX, FAN_CELLS // T1)))
+    vmin = values.min(axis=0)
+    vmax = values.max(axis=0)
+    span = vmax - vmin
+    floor = np.maximum(np.abs(vmax), np.abs(vmin)) * 1e-6 + 1e-9
+    span = np.maximum(span, floor)
+    lo = vmin - 0.5 * span
+    width = (2.0 * span) / bins
+    pmin, pmax = float(pnl.min()), float(pnl.max())
+    pspan = max(pmax - pmin, abs(v0) * 1e-6 + 1e-9)
+    h_lo = pmin - 0.5 * pspan
+    if pmin >= -abs(v0):
+        h_lo = max(h_lo, -abs(v0))
+    h_hi = pmax + 0.5 * pspan
+    return Edges(lo, width, bins, np.linspace(h_lo, h_hi, HIST_BINS + 1))
+
+
+def bin_block(res: BlockResult, edges: Edges) -> None:
+    """Fill the block's per-step value histograms and fine P&L histogram, then drop its
+    value series."""
+    v = res.values
+    T1 = v.shape[1]
+    k = np.floor((v - edges.fan_lo) / edges.fan_w)
+    np.clip(k, 0, edges.fan_bins - 1, out=k)
+    flat = (k.astype(np.int64) + np.arange(T1) * edges.fan_bins).ravel()
+    res.fan_counts = np.bincount(flat, minlength=T1 * edges.fan_bins).reshape(T1, edges.fan_bins)
+    he = edges.hist_edges
+    nf = HIST_BINS * FINE_PER_BIN
+    w = (he[-1] - he[0]) / nf
+    hk = np.floor((res.pnl - he[0]) / w)
+    below = int((hk < 0).sum())
+    above = int((hk >= nf).sum())
+    hk = np.clip(hk, 0, nf - 1).astype(np.int64)
+    res.hist_counts = np.bincount(hk, minlength=nf)
+    res.hist_sums = np.bincount(hk, weights=res.pnl, minlength=nf)
+    res.clamped = (below, above)
+    res.values = None
+
+
+class Accumulator:
+    """Running sums over the blocks added so far (in block order)."""
+
+    def __init__(self, ctx: Context, first: BlockResult):
+        """Start from block 0 (unbinned): it fixes the value today and the histogram edges."""
+        self.ctx = ctx
+        book = ctx.book
+        T1 = ctx.n_steps + 1
+        self.pnl = np.empty(ctx.n_paths)
+        self.casc = np.empty(ctx.n_paths) if ctx.cascade is not None else None
+        self.casc_adj_sum = 0.0
+        self.done = 0
+        self.liq_counts = np.zeros((book.n_positions, T1), dtype=np.int64)
+        self.pos_pnl = np.zeros(book.n_positions)
+        self.wallet_loss = np.zeros(book.n_accounts)
+        self.fan_counts = None
+        self.hist_counts = np.zeros(HIST_BINS * FINE_PER_BIN, dtype=np.int64)
+        self.hist_sums = np.zeros(HIST_BINS * FINE_PER_BIN)
+        self.clamped = [0, 0]
+        self.sample_values = np.zeros((0, T1))
+        self.sample_liq = np.zeros((0, book.n_positions), dtype=np.int64)
+        self.v0 = float(first.values[0, 0])
+        self.edges = make_edges(first.values, first.pnl, self.v0, ctx.n_steps)
+        bin_block(first, self.edges)
+
+    def add(self, r: BlockResult):
+        lo = self.ctx.layout.start(r.b)
+        self.pnl[lo:lo + r.n] = r.pnl
+        if self.casc is not None:
+            self.casc[lo:lo + r.n] = r.cascade_liq
+            self.casc_adj_sum += float(r.cascade_adj.sum())
+        self.done += r.n
+        self.liq_counts += r.liq_counts
+        self.pos_pnl += r.pos_pnl
+        self.wallet_loss += r.wallet_loss
+        if self.fan_counts is None:
+            self.fan_counts = r.fan_counts.copy()
+        else:
+            self.fan_counts += r.fan_counts
+        self.hist_counts += r.hist_counts
+        self.hist_sums += r.hist_sums
+        self.clamped[0] += r.clamped[0]
+        self.clamped[1] += r.clamped[1]
+        if r.sample_values is not None:
+            self.sample_values = np.concatenate([self.sample_values, r.sample_values])
+            self.sample_liq = np.concatenate([self.sample_liq, r.sample_liq])
+
+    def snapshot(self, req: MonteCarloRequest, t0: float, final: bool) -> MonteCarloChunk:
+        ctx = self.ctx
+        book = ctx.book
+        n = self.done
+        pnl = self.pnl[:n]
+        e = self.edges
+        fan = fan_from_hist(self.fan_counts, e.fan_lo, e.fan_w, n, FAN_LEVELS)
+        fan[:, 0] = self.v0
+        levels = [float(k) for k in VAR_LEVELS]
+        if final or n <= EXACT_RUNNING_MAX:
+            st = order_stats(pnl, var_levels=levels, quantiles=FAN_LEVELS)
+        else:       # running figures of a big run: from the fine histogram (cost flat in n)
+            st = hist_stats(self.hist_counts, self.hist_sums, e.hist_edges, levels, FAN_LEVELS)
+        fan[:, -1] = self.v0 + np.array(st["pct"])
+        var = dict(zip(VAR_LEVELS, st["var"]))
+        cvar = dict(zip(VAR_LEVELS, st["cvar"]))
+        by_asset = {k: -v for k, v in pnl_by_asset(book, self.pos_pnl / n, self.wallet_loss / n).items()}
+        casc = casc_summary = None
+        if self.casc is not None:
+            c = self.casc[:n]
+            if not final and n > EXACT_RUNNING_MAX:      # running figure: a fixed subsample
+                c = c[::n // EXACT_RUNNING_MAX + 1]
+            casc = np.array(order_stats(c, quantiles=FAN_LEVELS)["pct"])
+            full = self.casc[:n]
+            casc_summary = {"mean": float(full.mean()), "max": float(full.max()),
+                            "levels": [level_key(q) for q in FAN_LEVELS], "percentiles": casc.tolist(),
+                            "mean_btc_extra_log_move": self.casc_adj_sum / n,
+                            "strength": ctx.cascade.strength,
+                            "open_interest": ctx.cascade.open_interest, "depth": ctx.cascade.depth}
+        return MonteCarloChunk(
+            paths_done=n, paths_total=ctx.n_paths, elapsed=time.perf_counter() - t0, final=final,
+            fan_levels=FAN_LEVELS, fan=fan, hist_edges=e.hist_edges.copy(),
+            hist_counts=self.hist_counts.reshape(HIST_BINS, FINE_PER_BIN).sum(axis=1), var=var, cvar=cvar,
+            liquidation_probability=self.liq_counts.sum(axis=1) / n,
+            liquidation_time_hist=self.liq_counts.copy(), expected_loss_by_asset=by_asset,
+            sample_values=self.sample_values.copy(), value_before=float(self.v0),
+            cascade_liquidated_notional=casc, position_ids=list(book.ids),
+            position_kinds=list(book.kinds), position_assets=list(book.labels),
+            n_steps=ctx.n_steps, steps_per_day=ctx.model.steps_per_day, seed=int(req.seed),
+            model=req.model, expected_pnl=float(pnl.mean()), prob_loss=float((pnl < 0).mean()),
+            sample_liq_step=self.sample_liq.copy(), hist_clamped=tuple(self.clamped),
+            expected_pnl_by_position=self.pos_pnl / n, cascade_summary=casc_summary,
+            notes=list(ctx.model.notes), warnings=[str(w) for w in book.warnings],
+            calibration=ctx.model.describe())

@@ -1,0 +1,59 @@
+"""The JSON report of a Monte Carlo run (what ``montecarlo --json`` prints)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .request import MonteCarloChunk, MonteCarloRequest, level_key
+from .simulate import simulate_chunks
+
+
+def chunk_to_dict(ch: MonteCarloChunk, request: MonteCarloRequest | None = None,
+                  portfolio_name: str | None = None) -> dict:
+    """A chunk as a JSON-ready dictionary (the ``montecarlo --json`` output).
+
+    ``fan.levels`` are the quantile keys (``"0.01"`` ... ``"0.99"``, fractions written like
+    the ``var`` keys); ``fan.values[i]`` is the series of ``fan.levels[i]``."""
+    T1 = ch.n_steps + 1
+    steps = np.arange(T1)
+    positions = []
+    for i, pid in enumerate(ch.position_ids):
+        h = ch.liquidation_time_hist[i]
+        cnt = int(h.sum())
+        row = {"id": pid, "kind": ch.position_kinds[i], "asset": ch.position_assets[i],
+               "liquidation_probability": float(ch.liquidation_probability[i]),
+               "expected_liquidation_step": float((h * steps).sum() / cnt) if cnt else None,
+               "median_liquidation_step": int(np.searchsorted(np.cumsum(h), cnt / 2.0)) if cnt else None,
+               "expected_liquidation_day": float((h * steps).sum() / cnt / ch.steps_per_day) if cnt else None,
+               "liquidation_step_histogram": h.tolist(),
+               "expected_pnl": float(ch.expected_pnl_by_position[i]) if ch.expected_pnl_by_position is not None else None}
+        positions.append(row)
+    out = {
+        "portfolio": {"name": portfolio_name, "value_before": ch.value_before,
+                      "expected_value_after": ch.value_before + ch.expected_pnl,
+                      "expected_pnl": ch.expected_pnl, "prob_loss": ch.prob_loss},
+        "seed": ch.seed, "model": ch.model, "paths": ch.paths_done, "paths_total": ch.paths_total,
+        "days": ch.n_steps // max(1, ch.steps_per_day), "steps_per_day": ch.steps_per_day,
+        "steps": ch.n_steps,
+        "var": dict(ch.var), "cvar": dict(ch.cvar),
+        "fan": {"levels": [level_key(q) for q in ch.fan_levels], "days": (steps / ch.steps_per_day).tolist(),
+                "values": ch.fan.tolist()},
+        "loss_histogram": {"pnl_edges": ch.hist_edges.tolist(), "counts": ch.hist_counts.tolist(),
+                           "clamped_below_above": list(ch.hist_clamped)},
+        "positions": positions,
+        "expected_loss_by_asset": dict(ch.expected_loss_by_asset),
+        "cascade": ch.cascade_summary,
+        "calibration": ch.calibration,
+        "notes": list(ch.notes),
+        "warnings": list(ch.warnings),
+        "elapsed_seconds": ch.elapsed,
+    }
+    return out
+
+
+def run_montecarlo(portfolio, request: MonteCarloRequest) -> dict:
+    """Run to completion and return the JSON-ready result (see :func:`chunk_to_dict`)."""
+    last = None
+    for last in simulate_chunks(portfolio, request):
+        pass
+    name = getattr(portfolio, "name", None)
+    return chunk_to_dict(last, request, name)
