@@ -23,11 +23,11 @@ from .controller import Controller, describe_error
 from .document import Document, fmt_money, fmt_pct
 from .jobs import evaluate_shock, montecarlo_available
 from .models import PortfolioDocument
-from .montecarlo_view import MonteCarloView
-from .portfolio_view import PortfolioView
-from .replay_view import ReplayView
-from .reverse_view import ReverseView
-from .shock_view import ShockView
+from .views.montecarlo_view import MonteCarloView
+from .views.portfolio_view import PortfolioView
+from .views.replay_view import ReplayView
+from .views.reverse_view import ReverseView
+from .views.shock_view import ShockView
 from .widgets import Debouncer, MetricsStrip
 
 MAX_RECENT = 8

@@ -10,12 +10,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGridLayout, Q
                                QHeaderView, QLabel, QPushButton, QSlider, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from .charts import HBarChart, LadderChart, SensitivityChart
-from .document import fmt_money, fmt_pct, fmt_price
+from ..charts import HBarChart, LadderChart, SensitivityChart
+from ..document import fmt_money, fmt_pct, fmt_price
 from PySide6.QtCore import QAbstractTableModel, QModelIndex
 from PySide6.QtGui import QBrush, QColor
 
-from .widgets import MetricsStrip, StableLabel, controls_panel, hint, make_table, section
+from ..widgets import MetricsStrip, StableLabel, controls_panel, hint, make_table, section
 
 SLIDER_SCALE = 10          # slider units per percent (0.1% resolution)
 
@@ -214,7 +214,7 @@ class ShockView(QWidget):
 
     def _color(self, name):
         from PySide6.QtGui import QColor
-        from .theme import LIGHT
+        from ..theme import LIGHT
         return QColor(getattr(self.theme or LIGHT, name))
 
     def _reset_betas(self):

@@ -7,10 +7,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QMenu, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from .charts import LadderChart
-from .document import COLUMNS, fmt_money
-from .models import PortfolioDocument, SortRole
-from .widgets import HoldingsDelegate, SimpleDelegate, hint, make_table, section
+from ..charts import LadderChart
+from ..document import COLUMNS, fmt_money
+from ..models import PortfolioDocument, SortRole
+from ..widgets import HoldingsDelegate, SimpleDelegate, hint, make_table, section
 
 
 class HoldingsProxy(QSortFilterProxyModel):

@@ -12,10 +12,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QSpinBox,
                                QSplitter, QVBoxLayout, QWidget)
 
-from .charts import FanChart, HBarChart, HistogramChart
-from .document import fmt_money, fmt_pct
-from .jobs import MonteCarloSettings
-from .widgets import MetricsStrip, RecordsModel, controls_panel, hint, make_table, section
+from ..charts import FanChart, HBarChart, HistogramChart
+from ..document import fmt_money, fmt_pct
+from ..jobs import MonteCarloSettings
+from ..widgets import MetricsStrip, RecordsModel, controls_panel, hint, make_table, section
 
 MODEL_TIPS = {
     "student-t": "Fat-tailed, correlated moves with a BTC factor and crash jumps in which "

@@ -7,9 +7,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from .charts import Chart, PercentAxis, _brush
-from .document import fmt_money, fmt_pct, fmt_price
-from .widgets import RecordsModel, hint, make_table, section
+from ..charts import Chart, PercentAxis, _brush
+from ..document import fmt_money, fmt_pct, fmt_price
+from ..widgets import RecordsModel, hint, make_table, section
 
 
 class MoveBarsChart(Chart):
