@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from ..charts import Chart, PercentAxis, _brush
+from ..charts import Chart, PercentAxis, make_brush
 from ..document import fmt_money, fmt_pct, fmt_price
 from ..widgets import RecordsModel, hint, make_table, section
 
@@ -50,7 +50,7 @@ class MoveBarsChart(Chart):
         v = self.values
         n = len(v)
         self.bars.setOpts(x0=np.minimum(v, 0), width=np.abs(v), y=np.arange(n), height=0.62,
-                          brushes=[_brush(t.loss if abs(x) < 20 else t.warn if abs(x) < 40 else t.accent, 210)
+                          brushes=[make_brush(t.loss if abs(x) < 20 else t.warn if abs(x) < 40 else t.accent, 210)
                                    for x in v], pen=pg.mkPen(None))
 
     def readout(self, x, y):
