@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import Callable, Iterator
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Qt, Signal, Slot
 
 from .jobs import Partial, Progress
 
@@ -50,10 +50,6 @@ class Worker(QObject):
     def cancel(self) -> None:
         """Ask the job to stop at its next yield (thread-safe)."""
         self._cancel.set()
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
 
     @Slot()
     def run(self) -> None:
@@ -255,12 +251,3 @@ class TaskRunner(QObject):
         if pair is not None:
             pair[0].wait()                       # finished already: returns at once
         del pair                                 # thread and worker are deleted here
-
-
-def drain(timeout_ms: int = 50) -> None:
-    """Process pending events for a moment (used at shutdown)."""
-    from PySide6.QtCore import QCoreApplication, QEventLoop
-    loop = QEventLoop()
-    QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-    QCoreApplication.processEvents()

@@ -166,9 +166,6 @@ class Chart(pg.PlotWidget):
     def hover_line(self) -> bool:
         return True
 
-    def readout_text(self) -> str:
-        return self._readout.toPlainText()
-
     # ---- placeholder message
     def show_message(self, text: str) -> None:
         self._message.setText(text)
