@@ -1,10 +1,13 @@
-"""Wires the document to the engine: debounced recomputes, worker runs, results routing.
+"""Wires the document to the engine and owns every run: which jobs run, debounced
+recomputes and live re-runs, cancelling, and the latest results.
 
 The controller lives on the GUI thread. Edits and control changes restart a 250 ms
 debounce; when it fires the runs in progress are cancelled and started again on the
-current holdings. Results arrive through :class:`ui.worker.TaskRunner` signals and are
-re-emitted for the views. The shock slider is evaluated synchronously
-(:func:`ui.jobs.evaluate_shock`, about 1 ms) on the book compiled by the last analysis.
+current holdings. A Monte Carlo that has run re-runs (when "live") after its settings
+change, 250 ms after the last change. Engine work runs on worker threads; results arrive
+through :class:`ui.worker.TaskRunner` signals and are re-emitted for the views. The one
+exception is the shock slider, evaluated synchronously (:func:`ui.jobs.evaluate_shock`,
+about 1 ms) on the book compiled by the last analysis.
 """
 from __future__ import annotations
 
@@ -22,6 +25,14 @@ from .widgets import Debouncer
 from .worker import TaskRunner
 
 DEBOUNCE_MS = 250
+MC_DEBOUNCE_MS = 250
+
+
+def analysis_with_today(portfolio, beta_overrides: dict[str, float]):
+    """The analysis job, then today's value per position and account (the shock at 0 on the
+    compiled book), both on the worker thread. Returns ``(Analysis, ShockResult)``."""
+    analysis = yield from analysis_job(portfolio, beta_overrides)
+    return analysis, evaluate_shock(analysis.book, analysis.betas, 0.0)
 
 
 class Controller(QObject):
@@ -34,7 +45,7 @@ class Controller(QObject):
     error = Signal(str, str)               # (channel, message naming field and value)
     busy_changed = Signal(str, bool)       # channel, running
     progress = Signal(str, int, int, str)  # channel, done, total, text
-    stale = Signal(str)                    # a result no longer matches the holdings
+    cancelled_all = Signal()               # cancel_all stopped at least one run
 
     CHANNELS = ("analysis", "replay", "montecarlo", "reverse")
 
@@ -53,8 +64,10 @@ class Controller(QObject):
         self.runners["montecarlo"].finished.connect(self._on_mc)
         self.runners["reverse"].finished.connect(self.reverse_ready)
         self.debounce = Debouncer(DEBOUNCE_MS, self.recompute, self)
+        self.mc_debounce = Debouncer(MC_DEBOUNCE_MS, self._restart_montecarlo, self)
         self.doc.changed.connect(self.schedule)
         self.analysis: Analysis | None = None
+        self.today: ShockResult | None = None        # the shock at 0: values now
         self.shock: ShockResult | None = None
         self.shock_move = -0.30
         self.beta_overrides: dict[str, float] = {}
@@ -74,7 +87,6 @@ class Controller(QObject):
             self.runners["montecarlo"].cancel(emit=False)
         for name in self.CHANNELS:
             self.busy_changed.emit(name, self.runners[name].is_running())
-        self.stale.emit("all")
         self.debounce.trigger()
 
     def recompute(self) -> None:
@@ -83,10 +95,11 @@ class Controller(QObject):
         port = self.doc.validation.portfolio
         if port is None or not port.positions:
             self.analysis = None
+            self.today = None
             self.analysis_ready.emit(None)
             return
         overrides = dict(self.beta_overrides)
-        self.runners["analysis"].start(lambda: analysis_job(port.copy(), overrides))
+        self.runners["analysis"].start(lambda: analysis_with_today(port.copy(), overrides))
         if self.replay_spec is not None:
             self.run_replay(self.replay_spec)
         if self.reverse_wanted:
@@ -127,6 +140,26 @@ class Controller(QObject):
         self.runners["replay"].start(lambda: replay_job(port.copy(), spec))
         return True
 
+    def start_montecarlo(self, settings: MonteCarloSettings, live: bool) -> bool:
+        """The user asked for a run (Run button, Ctrl+R): ``live`` re-runs it on later changes."""
+        self.mc_live = bool(live)
+        self.mc_debounce.cancel()
+        return self.run_montecarlo(settings)
+
+    def set_mc_live(self, on: bool) -> None:
+        self.mc_live = bool(on)
+
+    def montecarlo_settings_changed(self, settings: MonteCarloSettings) -> None:
+        """A Monte Carlo control moved: a live run restarts with it after a short pause."""
+        if self.mc_settings is not None and self.mc_live:
+            self.runners["montecarlo"].cancel()
+            self.mc_settings = settings
+            self.mc_debounce.trigger()
+
+    def _restart_montecarlo(self) -> None:
+        if self.mc_settings is not None and self.mc_live:
+            self.run_montecarlo(self.mc_settings)
+
     def run_montecarlo(self, settings: MonteCarloSettings) -> bool:
         self.mc_settings = settings
         if not montecarlo_available():
@@ -157,11 +190,19 @@ class Controller(QObject):
             any_ = self.runners[n].cancel() or any_
         return any_
 
+    def cancel_all(self) -> bool:
+        """Esc / Cancel: stop every run in progress (``cancelled_all`` if one was running)."""
+        if not self.cancel():
+            return False
+        self.cancelled_all.emit()
+        return True
+
     def is_running(self, channel: str) -> bool:
         return self.runners[channel].is_running()
 
     def shutdown(self) -> bool:
         self.debounce.cancel()
+        self.mc_debounce.cancel()
         ok = True
         for r in self.runners.values():
             ok = r.shutdown() and ok
@@ -171,7 +212,8 @@ class Controller(QObject):
         return [t for r in self.runners.values() for t in r.live_threads()]
 
     # ---- results
-    def _on_analysis(self, analysis: Analysis) -> None:
+    def _on_analysis(self, result: tuple[Analysis, ShockResult]) -> None:
+        analysis, self.today = result
         self.analysis = analysis
         self.last_error.pop("analysis", None)
         self.analysis_ready.emit(analysis)
