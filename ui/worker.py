@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+import weakref
 from typing import Callable, Iterator
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Qt, Signal, Slot
@@ -142,8 +143,12 @@ class TaskRunner(QObject):
     cancelled = Signal()
     running_changed = Signal(bool)
 
+    #: Every runner alive, to check at exit (and in tests) that no thread is left running.
+    _instances: "weakref.WeakSet[TaskRunner]" = weakref.WeakSet()
+
     def __init__(self, name: str, parent: QObject | None = None):
         super().__init__(parent)
+        TaskRunner._instances.add(self)
         self.name = name
         self._run_id = 0
         self._current: Worker | None = None
@@ -158,6 +163,11 @@ class TaskRunner(QObject):
 
     def live_threads(self) -> list[QThread]:
         return [t for t, _ in self._live.values()]
+
+    @classmethod
+    def running_threads(cls) -> list[QThread]:
+        """The worker threads of every runner that are still running."""
+        return [t for r in list(cls._instances) for t in r.live_threads() if t.isRunning()]
 
     # ---- control
     def start(self, job: Callable[[], Iterator]) -> int:
