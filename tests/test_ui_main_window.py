@@ -405,10 +405,17 @@ def test_reverse_stress_table(window, qtbot):
 
 
 def test_exports(window, qtbot, tmp_path):
-    from ui.export import frames_to_csv, shock_frame, write_csv, write_html_report, write_png
+    from ui.export import current_view_frames, shock_frame, write_csv, write_html_report, write_png
     window.shock_view.set_move(-0.3, emit=True)
     with qtbot.waitSignal(window.controller.replay_ready, timeout=WAIT):
         window.replay_view.request_run()
+    # File > Export > Results as CSV takes the current view's tables
+    window.tabs.setCurrentWidget(window.replay_view)
+    frames, name = current_view_frames(window)
+    assert name == "replay" and set(frames) == {"steps", "positions"}
+    window.tabs.setCurrentWidget(window.portfolio_view)           # no table of its own: the shock
+    frames, name = current_view_frames(window)
+    assert name == "shock" and frames["id"].tolist() == window.controller.shock.ids
     write_csv(str(tmp_path / "shock.csv"), shock_frame(window.controller.shock))
     text = (tmp_path / "shock.csv").read_text()
     assert text.startswith("id,asset,kind,asset_move") and "sol-10x" in text
