@@ -8,6 +8,11 @@ from ..document import fmt_money
 from .base import Chart, MoneyAxis, make_brush, make_pen
 
 
+def draw_hbars(bars: pg.BarGraphItem, values: np.ndarray, color_of) -> None:
+    """One horizontal bar per row from 0 to its value, coloured by ``color_of(value)``."""
+    bars.setOpts(x0=np.minimum(values, 0), width=np.abs(values), y=np.arange(len(values)), height=0.62,
+                 brushes=[make_brush(color_of(x), 210) for x in values], pen=pg.mkPen(None))
+
 class HBarChart(Chart):
     """Horizontal bars by category, sorted (largest loss on top), coloured by sign."""
 
@@ -63,9 +68,7 @@ class HBarChart(Chart):
         t = self.theme
         v = self.values
         n = len(v)
-        self.bars.setOpts(x0=np.minimum(v, 0), width=np.abs(v), y=np.arange(n), height=0.62,
-                          brushes=[make_brush(t.loss if x < 0 else t.gain, 210) for x in v],
-                          pen=pg.mkPen(None))
+        draw_hbars(self.bars, v, lambda x: t.loss if x < 0 else t.gain)
 
     def readout(self, x, y):
         i = int(round(y))
