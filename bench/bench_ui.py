@@ -133,7 +133,7 @@ def main(argv=None) -> int:
     w.montecarlo_view.live.setChecked(False)
     w.controller.mc_settings = None
     doc = Document(big_portfolio(args.positions))
-    w.open_document(doc, None)
+    w.files.open_document(doc, None)
     spin(lambda: w.controller.analysis is not None and w.controller.analysis.book.n_positions == args.positions
          and not any(w.controller.is_running(c) for c in w.controller.CHANNELS))
     v = w.document.validation

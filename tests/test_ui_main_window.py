@@ -180,21 +180,21 @@ def test_save_load_round_trip_keeps_invalid_text_and_unknown_keys(window, tmp_pa
     m = doc.holdings
     m.setData(m.index(row_of(window, "sol-10x"), col("leverage")), "ten")
     path = tmp_path / "book.json"
-    assert window.save_to(str(path))
+    assert window.files.save_to(str(path))
     assert not doc.dirty
     data = json.loads(path.read_text())
     assert data["format"] == "crashlab.portfolio/1"
     assert data["my_note"] == {"kept": True}
     sol = next(p for p in data["positions"] if p["id"] == "sol-10x")
     assert sol["leverage"] == "ten"
-    assert window.open_path(str(path))
+    assert window.files.open_path(str(path))
     m = window.document.holdings
     assert m.data(m.index(row_of(window, "sol-10x"), col("leverage"))) == "ten"
     assert window.document.validation.n_errors == 1
-    assert str(path) in window.recent_files()
+    assert str(path) in window.files.recent_files()
     # fix it, save again: the file is what the engine reads
     m.setData(m.index(row_of(window, "sol-10x"), col("leverage")), "10")
-    assert window.save_to(str(path))
+    assert window.files.save_to(str(path))
     from engine import load_portfolio
     p = load_portfolio(path)
     assert p.position("sol-10x").leverage == 10
@@ -204,7 +204,7 @@ def test_save_load_round_trip_keeps_invalid_text_and_unknown_keys(window, tmp_pa
 def test_bad_file_shows_message_not_traceback(window, tmp_path):
     bad = tmp_path / "broken.json"
     bad.write_text("{ not json")
-    assert not window.open_path(str(bad))
+    assert not window.files.open_path(str(bad))
     assert "not valid JSON" in window.last_error and "path" in window.last_error
     assert window.document.holdings.rowCount() == 7          # nothing lost
 
@@ -214,7 +214,7 @@ def test_csv_import_and_drop(window, tmp_path):
     csv.write_text("id,kind,asset,side,quantity,entry_price,leverage,price\n"
                    "b1,spot,BTC,,1.5,,,90000\n"
                    "s1,perp,SOL,long,10,120,5,121\n")
-    window.open_dropped([str(csv)])
+    window.files.open_dropped([str(csv)])
     m = window.document.holdings
     assert m.rowCount() == 2
     assert window.document.path is None              # imported, not a portfolio file yet
@@ -223,13 +223,13 @@ def test_csv_import_and_drop(window, tmp_path):
 def test_autosave_and_recovery(window, qtbot, tmp_path):
     doc = window.document
     doc.set_cell("position", 0, "quantity", "3")
-    window.autosave_timer.flush()
-    assert window.autosaver.file.exists()
+    window.files.autosave_timer.flush()
+    assert window.files.autosaver.file.exists()
     # a session that crashed left its autosave behind (no live lock)
-    orphan = window.autosaver.dir / "12345-1.json"
-    orphan.write_text(window.autosaver.file.read_text())
+    orphan = window.files.autosaver.dir / "12345-1.json"
+    orphan.write_text(window.files.autosaver.file.read_text())
     asked = []
-    assert window.offer_recovery(ask=lambda text: asked.append(text) or True)
+    assert window.files.offer_recovery(ask=lambda text: asked.append(text) or True)
     assert asked and "Recover" in asked[0]
     assert not orphan.exists()
     m = window.document.holdings
@@ -293,7 +293,7 @@ def test_replay_imported_history_plays(window, qtbot, tmp_path):
         rows.append(f"2025-10-{10 + d:02d},{b},{e},{s}")
     f = tmp_path / "wide.csv"
     f.write_text("\n".join(rows) + "\n")
-    window.open_dropped([str(f)])                           # a price CSV goes to the replay
+    window.files.open_dropped([str(f)])                           # a price CSV goes to the replay
     rv = window.replay_view
     assert rv.price_files == [str(f)]
     with qtbot.waitSignal(window.controller.replay_ready, timeout=WAIT):
@@ -405,10 +405,17 @@ def test_reverse_stress_table(window, qtbot):
 
 
 def test_exports(window, qtbot, tmp_path):
-    from ui.export import frames_to_csv, shock_frame, write_csv, write_html_report, write_png
+    from ui.export import current_view_frames, shock_frame, write_csv, write_html_report, write_png
     window.shock_view.set_move(-0.3, emit=True)
     with qtbot.waitSignal(window.controller.replay_ready, timeout=WAIT):
         window.replay_view.request_run()
+    # File > Export > Results as CSV takes the current view's tables
+    window.tabs.setCurrentWidget(window.replay_view)
+    frames, name = current_view_frames(window)
+    assert name == "replay" and set(frames) == {"steps", "positions"}
+    window.tabs.setCurrentWidget(window.portfolio_view)           # no table of its own: the shock
+    frames, name = current_view_frames(window)
+    assert name == "shock" and frames["id"].tolist() == window.controller.shock.ids
     write_csv(str(tmp_path / "shock.csv"), shock_frame(window.controller.shock))
     text = (tmp_path / "shock.csv").read_text()
     assert text.startswith("id,asset,kind,asset_move") and "sol-10x" in text

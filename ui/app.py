@@ -117,6 +117,6 @@ def run_gui(argv: list[str]) -> int:
         return 2
     window = MainWindow(path=path, theme=args.theme)
     window.show()
-    QTimer.singleShot(0, window.offer_recovery)
+    QTimer.singleShot(0, window.files.offer_recovery)
     log.info("CrashLab %s started", APP_VERSION)
     return app.exec()

@@ -1,10 +1,13 @@
-"""Wires the document to the engine: debounced recomputes, worker runs, results routing.
+"""Wires the document to the engine and owns every run: which jobs run, debounced
+recomputes and live re-runs, cancelling, and the latest results.
 
 The controller lives on the GUI thread. Edits and control changes restart a 250 ms
 debounce; when it fires the runs in progress are cancelled and started again on the
-current holdings. Results arrive through :class:`ui.worker.TaskRunner` signals and are
-re-emitted for the views. The shock slider is evaluated synchronously
-(:func:`ui.jobs.evaluate_shock`, about 1 ms) on the book compiled by the last analysis.
+current holdings. A Monte Carlo that has run re-runs (when "live") after its settings
+change, 250 ms after the last change. Engine work runs on worker threads; results arrive
+through :class:`ui.worker.TaskRunner` signals and are re-emitted for the views. The one
+exception is the shock slider, evaluated synchronously (:func:`ui.jobs.evaluate_shock`,
+about 1 ms) on the book compiled by the last analysis.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from .widgets import Debouncer
 from .worker import TaskRunner
 
 DEBOUNCE_MS = 250
+MC_DEBOUNCE_MS = 250
 
 
 class Controller(QObject):
@@ -34,7 +38,7 @@ class Controller(QObject):
     error = Signal(str, str)               # (channel, message naming field and value)
     busy_changed = Signal(str, bool)       # channel, running
     progress = Signal(str, int, int, str)  # channel, done, total, text
-    stale = Signal(str)                    # a result no longer matches the holdings
+    cancelled_all = Signal()               # cancel_all stopped at least one run
 
     CHANNELS = ("analysis", "replay", "montecarlo", "reverse")
 
@@ -53,6 +57,7 @@ class Controller(QObject):
         self.runners["montecarlo"].finished.connect(self._on_mc)
         self.runners["reverse"].finished.connect(self.reverse_ready)
         self.debounce = Debouncer(DEBOUNCE_MS, self.recompute, self)
+        self.mc_debounce = Debouncer(MC_DEBOUNCE_MS, self._restart_montecarlo, self)
         self.doc.changed.connect(self.schedule)
         self.analysis: Analysis | None = None
         self.shock: ShockResult | None = None
@@ -74,7 +79,6 @@ class Controller(QObject):
             self.runners["montecarlo"].cancel(emit=False)
         for name in self.CHANNELS:
             self.busy_changed.emit(name, self.runners[name].is_running())
-        self.stale.emit("all")
         self.debounce.trigger()
 
     def recompute(self) -> None:
@@ -127,6 +131,26 @@ class Controller(QObject):
         self.runners["replay"].start(lambda: replay_job(port.copy(), spec))
         return True
 
+    def start_montecarlo(self, settings: MonteCarloSettings, live: bool) -> bool:
+        """The user asked for a run (Run button, Ctrl+R): ``live`` re-runs it on later changes."""
+        self.mc_live = bool(live)
+        self.mc_debounce.cancel()
+        return self.run_montecarlo(settings)
+
+    def set_mc_live(self, on: bool) -> None:
+        self.mc_live = bool(on)
+
+    def montecarlo_settings_changed(self, settings: MonteCarloSettings) -> None:
+        """A Monte Carlo control moved: a live run restarts with it after a short pause."""
+        if self.mc_settings is not None and self.mc_live:
+            self.runners["montecarlo"].cancel()
+            self.mc_settings = settings
+            self.mc_debounce.trigger()
+
+    def _restart_montecarlo(self) -> None:
+        if self.mc_settings is not None and self.mc_live:
+            self.run_montecarlo(self.mc_settings)
+
     def run_montecarlo(self, settings: MonteCarloSettings) -> bool:
         self.mc_settings = settings
         if not montecarlo_available():
@@ -157,11 +181,19 @@ class Controller(QObject):
             any_ = self.runners[n].cancel() or any_
         return any_
 
+    def cancel_all(self) -> bool:
+        """Esc / Cancel: stop every run in progress (``cancelled_all`` if one was running)."""
+        if not self.cancel():
+            return False
+        self.cancelled_all.emit()
+        return True
+
     def is_running(self, channel: str) -> bool:
         return self.runners[channel].is_running()
 
     def shutdown(self) -> bool:
         self.debounce.cancel()
+        self.mc_debounce.cancel()
         ok = True
         for r in self.runners.values():
             ok = r.shutdown() and ok

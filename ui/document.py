@@ -618,21 +618,6 @@ class Document:
                 return "debt"
         return "collateral"
 
-    def used_assets(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for row in self.rows:
-            raw = row.raw
-            if raw.get("kind") == "loan":
-                for side in ("collateral", "debt"):
-                    legs = raw.get(side)
-                    if isinstance(legs, list):
-                        for leg in legs:
-                            if isinstance(leg, dict) and isinstance(leg.get("asset"), str):
-                                seen.setdefault(leg["asset"].upper(), None)
-            elif isinstance(raw.get("asset"), str) and raw.get("asset"):
-                seen.setdefault(raw["asset"].upper(), None)
-        return list(seen)
-
 
 def default_position(kind: str, doc: Document, price_assets: list[str]) -> dict:
     """A sensible new row of ``kind`` (ids unique in ``doc``)."""

@@ -63,6 +63,21 @@ def reverse_frame(rep: dict) -> pd.DataFrame:
     return pd.DataFrame(rep["positions"])
 
 
+def current_view_frames(window) -> tuple[dict[str, pd.DataFrame] | pd.DataFrame | None, str]:
+    """The results of the window's current view as CSV tables, and a file name stem; the
+    shock results when the view has none (``None`` when nothing has been computed)."""
+    w = window.tabs.currentWidget()
+    if w is window.replay_view and window.replay_view.result is not None:
+        return replay_frames(window.replay_view.result), "replay"
+    if w is window.montecarlo_view and window.montecarlo_view.last_chunk is not None:
+        return montecarlo_frames(window.montecarlo_view.last_chunk), "montecarlo"
+    if w is window.reverse_view and window.reverse_view.report is not None:
+        return reverse_frame(window.reverse_view.report), "reverse-stress"
+    if window.controller.shock is not None:
+        return shock_frame(window.controller.shock), "shock"
+    return None, "results"
+
+
 def frames_to_csv(frames: dict[str, pd.DataFrame] | pd.DataFrame) -> str:
     """One CSV; several tables are written one after the other, each under a '# name' line."""
     if isinstance(frames, pd.DataFrame):

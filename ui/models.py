@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QUndoCommand, QUndoStack
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QApplication, QStyle
 
 from engine.scenarios import bundled_beta

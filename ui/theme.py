@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 
@@ -122,3 +123,26 @@ QLabel#ErrorBanner {{ background: {theme.error_bg}; border: 1px solid {theme.los
 QTabWidget::pane {{ border-top: 1px solid {border}; }}
 QTableView {{ gridline-color: {border}; }}
 """
+
+
+def apply_to_app(theme: Theme) -> None:
+    """Palette and style sheet of the application (skipped when unchanged: re-polishing
+    every widget is slow)."""
+    app = QApplication.instance()
+    if app is None:
+        return
+    css = stylesheet(theme)
+    if getattr(app, "_crashlab_theme", None) == theme.name and app.styleSheet() == css:
+        return
+    app.setPalette(palette(theme))
+    app.setStyleSheet(css)
+    app._crashlab_theme = theme.name
+
+
+def watch_system_scheme(slot) -> None:
+    """Connect ``slot`` (a QObject's bound method, so the connection dies with it) to the
+    system switching between light and dark (Qt >= 6.5)."""
+    try:
+        QGuiApplication.styleHints().colorSchemeChanged.connect(slot)
+    except AttributeError:
+        pass

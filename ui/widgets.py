@@ -1,10 +1,10 @@
 """Small building blocks: metric cards, section titles, table helpers, the cell delegate."""
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QSize, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QFrame, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QSizePolicy, QStyledItemDelegate,
+                               QLabel, QLineEdit, QSizePolicy, QStyledItemDelegate,
                                QTableView, QVBoxLayout, QWidget)
 
 from .document import CHOICES, COLUMNS

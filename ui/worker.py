@@ -14,9 +14,10 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+import weakref
 from typing import Callable, Iterator
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Qt, Signal, Slot
 
 from .jobs import Partial, Progress
 
@@ -50,10 +51,6 @@ class Worker(QObject):
     def cancel(self) -> None:
         """Ask the job to stop at its next yield (thread-safe)."""
         self._cancel.set()
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
 
     @Slot()
     def run(self) -> None:
@@ -146,8 +143,12 @@ class TaskRunner(QObject):
     cancelled = Signal()
     running_changed = Signal(bool)
 
+    #: Every runner alive, to check at exit (and in tests) that no thread is left running.
+    _instances: "weakref.WeakSet[TaskRunner]" = weakref.WeakSet()
+
     def __init__(self, name: str, parent: QObject | None = None):
         super().__init__(parent)
+        TaskRunner._instances.add(self)
         self.name = name
         self._run_id = 0
         self._current: Worker | None = None
@@ -162,6 +163,11 @@ class TaskRunner(QObject):
 
     def live_threads(self) -> list[QThread]:
         return [t for t, _ in self._live.values()]
+
+    @classmethod
+    def running_threads(cls) -> list[QThread]:
+        """The worker threads of every runner that are still running."""
+        return [t for r in list(cls._instances) for t in r.live_threads() if t.isRunning()]
 
     # ---- control
     def start(self, job: Callable[[], Iterator]) -> int:
@@ -255,12 +261,3 @@ class TaskRunner(QObject):
         if pair is not None:
             pair[0].wait()                       # finished already: returns at once
         del pair                                 # thread and worker are deleted here
-
-
-def drain(timeout_ms: int = 50) -> None:
-    """Process pending events for a moment (used at shutdown)."""
-    from PySide6.QtCore import QCoreApplication, QEventLoop
-    loop = QEventLoop()
-    QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-    QCoreApplication.processEvents()

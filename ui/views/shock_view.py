@@ -5,17 +5,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QGridLayout, QHBoxLayout,
-                               QHeaderView, QLabel, QPushButton, QSlider, QSplitter,
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from .charts import HBarChart, LadderChart, SensitivityChart
-from .document import fmt_money, fmt_pct, fmt_price
-from PySide6.QtCore import QAbstractTableModel, QModelIndex
-from PySide6.QtGui import QBrush, QColor
-
-from .widgets import MetricsStrip, StableLabel, controls_panel, hint, make_table, section
+from ..charts import HBarChart, LadderChart, SensitivityChart
+from ..document import fmt_money, fmt_pct
+from ..theme import LIGHT
+from ..widgets import MetricsStrip, StableLabel, controls_panel, hint, make_table, section
 
 SLIDER_SCALE = 10          # slider units per percent (0.1% resolution)
 
@@ -187,9 +185,6 @@ class ShockView(QWidget):
                     out[self.beta_table.item(r, 0).text()] = v
         return out
 
-    def set_overrides(self, overrides: dict[str, float]) -> None:
-        self._pending_overrides = dict(overrides)
-
     def _beta_edited(self, item):
         if self._filling or item.column() != 2:
             return
@@ -213,8 +208,6 @@ class ShockView(QWidget):
         self.betas_changed.emit(self.overrides())
 
     def _color(self, name):
-        from PySide6.QtGui import QColor
-        from .theme import LIGHT
         return QColor(getattr(self.theme or LIGHT, name))
 
     def _reset_betas(self):

@@ -3,14 +3,13 @@ ladder at today's prices."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QMenu, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from .charts import LadderChart
-from .document import COLUMNS, fmt_money
-from .models import PortfolioDocument, SortRole
-from .widgets import HoldingsDelegate, SimpleDelegate, hint, make_table, section
+from ..charts import LadderChart
+from ..document import COLUMNS
+from ..models import PortfolioDocument, SortRole
+from ..widgets import HoldingsDelegate, SimpleDelegate, hint, make_table, section
 
 
 class HoldingsProxy(QSortFilterProxyModel):

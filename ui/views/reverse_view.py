@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from .charts import Chart, PercentAxis, _brush
-from .document import fmt_money, fmt_pct, fmt_price
-from .widgets import RecordsModel, hint, make_table, section
+from ..charts import Chart, PercentAxis, draw_hbars
+from ..document import fmt_money, fmt_pct, fmt_price
+from ..widgets import RecordsModel, hint, make_table, section
 
 
 class MoveBarsChart(Chart):
@@ -49,9 +49,7 @@ class MoveBarsChart(Chart):
         t = self.theme
         v = self.values
         n = len(v)
-        self.bars.setOpts(x0=np.minimum(v, 0), width=np.abs(v), y=np.arange(n), height=0.62,
-                          brushes=[_brush(t.loss if abs(x) < 20 else t.warn if abs(x) < 40 else t.accent, 210)
-                                   for x in v], pen=pg.mkPen(None))
+        draw_hbars(self.bars, v, lambda x: t.loss if abs(x) < 20 else t.warn if abs(x) < 40 else t.accent)
 
     def readout(self, x, y):
         i = int(round(y))

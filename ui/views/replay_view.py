@@ -14,10 +14,10 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout
 
 from engine import library
 
-from .charts import LinesChart, ReplayValueChart
-from .document import fmt_money, fmt_pct
-from .jobs import ReplaySpec
-from .widgets import (MetricsStrip, RecordsModel, StableLabel, controls_panel, hint, make_table,
+from ..charts import LinesChart, ReplayValueChart
+from ..document import fmt_money, fmt_pct
+from ..jobs import ReplaySpec
+from ..widgets import (MetricsStrip, RecordsModel, StableLabel, controls_panel, hint, make_table,
                       section)
 
 SPEEDS = (("0.5×", 1000), ("1×", 500), ("2×", 250), ("4×", 125), ("8×", 60), ("16×", 30))
@@ -453,5 +453,5 @@ def tick_labels(result) -> list[str]:
 
 
 def _price(x):
-    from .document import fmt_price
+    from ..document import fmt_price
     return fmt_price(x) if x is not None else "—"

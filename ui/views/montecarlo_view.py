@@ -12,10 +12,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QSpinBox,
                                QSplitter, QVBoxLayout, QWidget)
 
-from .charts import FanChart, HBarChart, HistogramChart
-from .document import fmt_money, fmt_pct
-from .jobs import MonteCarloSettings
-from .widgets import MetricsStrip, RecordsModel, controls_panel, hint, make_table, section
+from ..charts import FanChart, HBarChart, HistogramChart
+from ..document import fmt_money, fmt_pct
+from ..jobs import MonteCarloSettings
+from ..widgets import MetricsStrip, RecordsModel, controls_panel, hint, make_table, section
 
 MODEL_TIPS = {
     "student-t": "Fat-tailed, correlated moves with a BTC factor and crash jumps in which "
@@ -282,7 +282,7 @@ class MonteCarloView(QWidget):
     def set_chunk(self, update) -> None:
         """Show a Monte Carlo chunk: the final one at once, others at most every REDRAW_MS."""
         self.last_chunk = update
-        if getattr(update.chunk, "final", True):
+        if update.chunk.final:
             self.redraw_timer.stop()
             self._pending = None
             self.draw_chunk(update)
@@ -303,7 +303,7 @@ class MonteCarloView(QWidget):
         n_t = np.asarray(chunk.fan).shape[1]
         x = np.arange(n_t) / float(max(update.steps_per_day, 1))
         v0 = float(chunk.value_before)
-        self.fan.set_data(x, chunk.fan_levels, chunk.fan, getattr(chunk, "sample_values", None), v0)
+        self.fan.set_data(x, chunk.fan_levels, chunk.fan, chunk.sample_values, v0)
         var = {k: float(v) for k, v in (chunk.var or {}).items()}
         cvar = {k: float(v) for k, v in (chunk.cvar or {}).items()}
         self.hist.set_data(chunk.hist_edges, chunk.hist_counts, var)
@@ -328,7 +328,7 @@ class MonteCarloView(QWidget):
             med = float(np.asarray(chunk.fan)[m_idx[0], -1]) - v0
             self.metrics["median"].set(fmt_money(med, signed=True), fmt_pct(med / v0) if v0 else "")
         # per position
-        times = median_times(getattr(chunk, "liquidation_time_hist", None), update.steps_per_day)
+        times = median_times(chunk.liquidation_time_hist, update.steps_per_day)
         rows, keys, fgs = [], [], {}
         order = np.argsort(-probs) if len(probs) else []
         for r, i in enumerate(order):
@@ -340,12 +340,12 @@ class MonteCarloView(QWidget):
             if t and probs[i] > 0.05:
                 fgs[(r, 2)] = t.loss
         self.liq_model.set_rows(rows, foregrounds=fgs)
-        ebl = getattr(chunk, "expected_loss_by_asset", None) or {}
+        ebl = chunk.expected_loss_by_asset
         if ebl:
             self.loss_by_asset.set_data(list(ebl), [pnl_sign(v) for v in ebl.values()])
         done, total = int(chunk.paths_done), int(chunk.paths_total)
         self.set_progress(done, total)
-        el = float(getattr(chunk, "elapsed", 0.0) or 0.0)
+        el = float(chunk.elapsed)
         rate = done / el if el > 0 else 0
         self.status.setText(f"{done:,} paths in {el:.1f} s ({rate:,.0f} paths/s), seed {update.seed}")
 
