@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
+from engine.parsing import QUOTE_CURRENCIES, normalize_symbol, parse_number_series
 
 __all__ = [
     "PriceHistory",
@@ -63,21 +64,6 @@ __all__ = [
 
 # --------------------------------------------------------------------------- symbols
 
-#: Quote currencies stripped from pair symbols, longest first.
-QUOTE_CURRENCIES: tuple[str, ...] = ("FDUSD", "BUSD", "USDT", "USDC", "USD", "EUR")
-
-_QUOTE_RE = re.compile(r"^(?P<base>.+?)(?P<sep>[-/_:]?)(?:FDUSD|BUSD|USDT|USDC|USD|EUR)$")
-_PERP_RE = re.compile(r"[-/_.:]?(?:PERP|PERPETUAL|SWAP)$")
-_SYMBOL_RE = re.compile(r"^(?=.*[A-Z])[A-Z0-9]{1,15}$")
-
-#: Full coin names (as in CoinMarketCap / CoinGecko export file names) -> symbol.
-_FULL_NAMES = {
-    "BITCOIN": "BTC", "ETHEREUM": "ETH", "SOLANA": "SOL", "DOGECOIN": "DOGE",
-    "CARDANO": "ADA", "RIPPLE": "XRP", "LITECOIN": "LTC", "POLKADOT": "DOT",
-    "CHAINLINK": "LINK", "AVALANCHE": "AVAX", "TETHER": "USDT", "BINANCECOIN": "BNB",
-    "POLYGON": "POL", "TRON": "TRX",
-}
-
 #: File-name words that are not asset symbols.
 _GENERIC_NAMES = frozenset({
     "DATA", "PRICE", "PRICES", "HISTORY", "HISTORICAL", "EXPORT", "KLINE", "KLINES",
@@ -86,32 +72,6 @@ _GENERIC_NAMES = frozenset({
     "CLOSES", "PORTFOLIO", "INPUT", "TMP", "TEMP", "NEW", "COPY", "UNTITLED", "SHEET",
     "BOOK", "RESULTS", "ASSETS", "COINS", "CRYPTO", "MARKPRICE", "SPOT", "FUTURES",
 })
-
-
-def normalize_symbol(raw: Any) -> str | None:
-    """Normalise a ticker or pair name to an upper-case asset symbol.
-
-    ``"btcusdt"``, ``"BTC-USDT"``, ``"BTC/USD"``, ``"BTC_USDC"``, ``"BTCUSDT-PERP"`` ->
-    ``"BTC"``. A bare quote currency (``"USDT"``, ``"USDC"``) is kept as is.
-
-    Returns
-    -------
-    str or None
-        The symbol, or None when ``raw`` does not look like a symbol.
-    """
-    if raw is None:
-        return None
-    s = str(raw).strip().strip("\"'").strip().upper()
-    if not s:
-        return None
-    s = _PERP_RE.sub("", s) or s
-    if s not in QUOTE_CURRENCIES:
-        m = _QUOTE_RE.match(s)
-        # without a separator keep at least two letters of base ("BUSD" is not B/USD)
-        if m and (m.group("sep") or len(m.group("base")) >= 2):
-            s = m.group("base")
-    s = _FULL_NAMES.get(s, s)
-    return s if _SYMBOL_RE.match(s) else None
 
 
 def asset_from_filename(path: str | os.PathLike) -> str | None:
@@ -573,12 +533,6 @@ def _parse_times(raw: pd.Series, col: str, path: str, lines: np.ndarray) -> np.n
     return dt.dt.as_unit("ns").to_numpy().astype("datetime64[ns]")
 
 
-#: Cell texts that mean "no price" (treated like an empty cell; "NaN" is an error).
-_NULL_TEXT = ("null", "none", "n/a", "na", "-", "--")
-_THOUSANDS_RE = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
-_DECIMAL_COMMA_RE = r"^[+-]?\d*,\d+$"
-
-
 def _parse_prices(raw: pd.Series, col: str, t: _Table, lines: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Parse a price column.
@@ -591,21 +545,7 @@ def _parse_prices(raw: pd.Series, col: str, t: _Table, lines: np.ndarray
         bool, shape (n,); True where the cell is empty.
     """
     s = raw.reset_index(drop=True)
-    missing = (s == "").to_numpy().copy()
-    v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan,
-                                                   copy=True)
-    retry = np.flatnonzero(~missing & np.isnan(v))
-    if retry.size:  # slow path only for the cells that did not parse
-        sub = s.iloc[retry]
-        missing[retry[sub.str.lower().isin(_NULL_TEXT).to_numpy()]] = True
-        if t.delimiter == ",":
-            m = sub.str.match(_THOUSANDS_RE)
-            sub = sub.where(~m, sub.str.replace(",", "", regex=False))
-        else:
-            m = sub.str.match(_DECIMAL_COMMA_RE)
-            sub = sub.where(~m, sub.str.replace(",", ".", regex=False))
-        v[retry] = pd.to_numeric(sub, errors="coerce").to_numpy(dtype=np.float64,
-                                                                  na_value=np.nan)
+    v, missing = parse_number_series(s, decimal_comma=t.delimiter != ",")
     bad = ~missing & ~(np.isfinite(v) & (v > 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

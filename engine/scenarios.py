@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from .errors import InputError
+from .parsing import asset_symbol
 from .replay import PricePaths
 from .resources import load_json_resource
 
@@ -36,8 +37,12 @@ def stablecoins() -> tuple[str, ...]:
 
 
 def canonical_asset(asset: str) -> str:
+    """The asset whose calibration stands for ``asset``: the symbol
+    (:func:`engine.parsing.normalize_symbol`, so ``BTCEUR`` is ``BTC``) mapped through the
+    calibration's aliases (wrapped and staked tokens: ``WBTC`` -> ``BTC``)."""
     aliases = {k.upper(): v.upper() for k, v in calibration().get("aliases", {}).items()}
-    return aliases.get(asset.upper(), asset.upper())
+    a = asset_symbol(asset)
+    return aliases.get(a, a)
 
 
 def bundled_beta(asset: str) -> tuple[float, str]:
