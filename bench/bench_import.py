@@ -20,7 +20,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.price_history import load_price_history  # noqa: E402
+from engine.prices import load_price_history  # noqa: E402
 
 
 def write_file(folder: Path, n: int) -> Path:

@@ -240,7 +240,7 @@ def library_scenario(scenario_id: str, assets, today, beta_overrides=None, proxy
 
 # --------------------------------------------------------------------------- history
 def history_scenario(history, assets, today, beta_overrides=None, proxy: str = "BTC") -> Scenario:
-    """Replay an imported :class:`~engine.price_history.PriceHistory` relative to today.
+    """Replay an imported :class:`~engine.prices.PriceHistory` relative to today.
 
     Row 0 is today: each asset's OHLC is scaled by ``today / close[0]``; rows 1.. are the
     steps. Assets the history lacks follow ``proxy`` through their beta.

@@ -83,7 +83,7 @@ def test_normalize_symbol(raw, sym):
 def test_holdings_csv_reads_btceur_as_btc(tmp_path):
     """One symbol rule: BTCEUR is BTC in a holdings CSV as in a price file."""
     from engine.portfolio import load_portfolio
-    from engine.price_history import normalize_symbol as price_symbol
+    from engine.prices import normalize_symbol as price_symbol
     f = tmp_path / "h.csv"
     f.write_text("id,asset,quantity,price\na,BTCEUR,1,85000\nb,ETH-PERP,2,2950\n"
                  "c,bitcoin,1,85000\n")

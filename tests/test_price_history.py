@@ -1,4 +1,4 @@
-"""Tests for engine.price_history (price CSV import)."""
+"""Tests for engine.prices (price CSV import)."""
 from __future__ import annotations
 
 import csv
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from engine.errors import InputError
-from engine.price_history import (
+from engine.prices import (
     PriceHistory,
     asset_from_filename,
     load_price_history,
