@@ -47,28 +47,37 @@ _IGNORED_COLS = frozenset(_TIME_COLS) | frozenset({
 
 @dataclass
 class Table:
+    """One price file's cells: ``typed`` tables hold the columns the C parser read as
+    numbers as float/int columns (missing cells NaN), the others as text; text tables
+    (``typed`` False) hold every cell as text, exactly as written."""
+
     path: str
-    df: pd.DataFrame          # all cells as stripped strings
+    df: pd.DataFrame
     lines: np.ndarray         # int64 (n_rows,), 1-based file line of each row
     has_header: bool
     delimiter: str
+    typed: bool = False
     _clean: dict | None = None
 
     def col(self, name: Any) -> pd.Series:
-        """Column ``name`` with surrounding whitespace and quotes stripped (cached)."""
+        """Column ``name`` (cached): numbers as read; text with missing cells as "" and,
+        in text tables, surrounding whitespace and quotes stripped (a typed table's cell
+        that needs stripping fails to parse and sends the file to the text table)."""
         if self._clean is None:
             self._clean = {}
         if name not in self._clean:
-            self._clean[name] = self.df[name].str.strip(' \t\r"')
+            c = self.df[name]
+            if not self.typed:
+                c = c.str.strip(' \t\r"')
+            elif c.dtype.kind not in "iuf" and c.hasnans:
+                c = c.fillna("")
+            self._clean[name] = c
         return self._clean[name]
 
-
-def _decode(data: bytes) -> str:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    return text.replace("\ufeff", "")
+    def empty(self, name: Any) -> np.ndarray:
+        """bool (n_rows,): True where the cell of column ``name`` is empty."""
+        c = self.col(name)
+        return c.isna().to_numpy() if c.dtype.kind in "iuf" else (c == "").to_numpy()
 
 
 def _read_bytes(path: str) -> bytes:
@@ -110,40 +119,74 @@ def _sniff_delimiter(sample_lines: list[str]) -> str:
     return best
 
 
-def _read_table(path: str) -> Table:
-    text = _decode(_read_bytes(path))
-    stripped = text.lstrip()
-    if not stripped:
+_BOM = b"\xef\xbb\xbf"
+
+
+def _dialect(path: str, data: bytes) -> tuple[int, int, str, bool]:
+    """(offset of the first non-blank byte, blank lines before it, delimiter, has header)."""
+    start = data[len(_BOM):] if data.startswith(_BOM) else data
+    body = start.lstrip()
+    if not body:
         raise InputError(f"price file {path} is empty", source=path)
-    n_lead = text[: len(text) - len(stripped)].count("\n")
-    sample = [ln for ln in stripped.splitlines()[:20] if ln.strip()][:10]
+    offset = len(data) - len(body)
+    n_lead = start[: len(start) - len(body)].count(b"\n")
+    head = body[:65536]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # cut inside a character, or not UTF-8
+        text = (head[: exc.start].decode("utf-8") if exc.start > len(head) - 4
+                else head.decode("cp1252", errors="replace"))
+    sample = [ln for ln in text.replace("\ufeff", "").splitlines()[:20] if ln.strip()][:10]
     delim = _sniff_delimiter(sample)
     first_field = sample[0].split(delim)[0].strip().strip("\"'").strip()
     has_header = not re.match(r"^[+-]?\d", first_field)
-    try:
-        df = pd.read_csv(io.StringIO(stripped), sep=delim, header=0 if has_header else None,
-                         dtype=str, na_filter=False, keep_default_na=False,
-                         skip_blank_lines=False, skipinitialspace=True, index_col=False,
-                         engine="c", quotechar='"')
-    except pd.errors.EmptyDataError:
-        raise InputError(f"price file {path} is empty", source=path) from None
-    except pd.errors.ParserError as exc:
-        msg = str(exc)
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-        if m:
-            line = int(m.group(2)) + n_lead
-            raise InputError(f"row has {m.group(3)} fields but the header has {m.group(1)}",
-                             source=f"{path}:row {line}") from None
-        raise InputError(f"cannot parse CSV {path}: {msg}", source=path) from None
-    df = df.fillna("").astype(str)  # cells are stripped lazily, see Table.col
+    return offset, n_lead, delim, has_header
+
+
+def _read_csv(path: str, body: bytes, delim: str, has_header: bool, n_lead: int,
+              typed: bool) -> pd.DataFrame:
+    """The C parser over the file body: every cell as text, or (``typed``) numbers as
+    numbers where a whole column reads as one (empty cells NaN)."""
+    cells = ({"na_filter": True, "na_values": [""], "keep_default_na": False} if typed
+             else {"dtype": str, "na_filter": False, "keep_default_na": False})
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return pd.read_csv(io.BytesIO(body), sep=delim, header=0 if has_header else None,
+                               skip_blank_lines=False, skipinitialspace=True, index_col=False,
+                               engine="c", quotechar='"', encoding=encoding,
+                               encoding_errors="strict" if encoding == "utf-8" else "replace",
+                               **cells)
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.EmptyDataError:
+            raise InputError(f"price file {path} is empty", source=path) from None
+        except pd.errors.ParserError as exc:
+            msg = str(exc)
+            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+            if m:
+                line = int(m.group(2)) + n_lead
+                raise InputError(f"row has {m.group(3)} fields but the header has "
+                                 f"{m.group(1)}", source=f"{path}:row {line}") from None
+            raise InputError(f"cannot parse CSV {path}: {msg}", source=path) from None
+    raise AssertionError("cp1252 with errors='replace' decodes any bytes")
+
+
+def _read_table(path: str, data: bytes, typed: bool) -> Table:
+    """One file's cells (see :class:`Table`); blank rows dropped."""
+    offset, n_lead, delim, has_header = _dialect(path, data)
+    df = _read_csv(path, data if offset == 0 else data[offset:], delim, has_header, n_lead,
+                   typed)
+    df.columns = [c.replace("\ufeff", "") if isinstance(c, str) else c for c in df.columns]
     lines = df.index.to_numpy(dtype=np.int64) + 1 + n_lead + (1 if has_header else 0)
     if len(df.columns):
-        keep = (df != "").any(axis=1).to_numpy()
-        df = df.loc[keep].reset_index(drop=True)
-        lines = lines[keep]
+        keep = (df.notna() & (df != "")).any(axis=1).to_numpy()
+        if not keep.all():
+            df = df.loc[keep].reset_index(drop=True)
+            lines = lines[keep]
     if len(df) == 0:
         raise InputError(f"price file {path} has no data rows", source=path)
-    return Table(path=path, df=df, lines=lines, has_header=has_header, delimiter=delim)
+    return Table(path=path, df=df, lines=lines, has_header=has_header, delimiter=delim,
+                 typed=typed)
 
 
 def _find(norm: dict[str, str], aliases: Sequence[str]) -> str | None:
@@ -155,8 +198,20 @@ def _find(norm: dict[str, str], aliases: Sequence[str]) -> str | None:
 
 
 def read_file(asset: str | None, path: str, default_asset: str | None) -> list[AssetSeries]:
-    """Read one file into per-asset series (file order of assets)."""
-    t = _read_table(path)
+    """Read one file into per-asset series (file order of assets).
+
+    Fast path: the C parser reads number columns as numbers. Any problem found that way
+    is looked at again with every cell as text, which names the row, column and text."""
+    try:  # (the file's bytes are let go before the table is parsed further)
+        return _series(_read_table(path, _read_bytes(path), typed=True), asset, path,
+                       default_asset)
+    except InputError:
+        return _series(_read_table(path, _read_bytes(path), typed=False), asset, path,
+                       default_asset)
+
+
+def _series(t: Table, asset: str | None, path: str, default_asset: str | None
+            ) -> list[AssetSeries]:
     df = t.df
     all_rows = np.arange(len(df))
     cols = list(df.columns)
@@ -214,7 +269,7 @@ def read_file(asset: str | None, path: str, default_asset: str | None) -> list[A
 
     if spec["close"] is not None:  # long
         raw_sym = t.col(asset_col)
-        empty = (raw_sym == "").to_numpy()
+        empty = t.empty(asset_col)
         if empty.any():
             i = int(np.flatnonzero(empty)[0])
             raise row_error("missing asset symbol", asset_col, "", path, t.lines[i])
@@ -247,7 +302,7 @@ def read_file(asset: str | None, path: str, default_asset: str | None) -> list[A
         n = norm[c]
         if c == time_col or n in _IGNORED_COLS:
             continue
-        if n.startswith("unnamed") and (t.col(c) == "").all():
+        if n.startswith("unnamed") and t.empty(c).all():
             continue
         sym = normalize_symbol(c)
         if sym is None:
