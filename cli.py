@@ -228,7 +228,7 @@ def build_scenario(args, book):
         return sc.library_scenario(args.scenario, book.assets, book.today, betas, args.proxy)
     if args.shock:
         return sc.shock_scenario(book.assets, book.today, sc.parse_shock(args.shock), betas)
-    from engine.price_history import load_price_history, parse_prices_arg
+    from engine.prices import load_price_history, parse_prices_arg
     hist = load_price_history([parse_prices_arg(x) for x in args.prices])
     if args.start or args.end:
         hist = hist.window(args.start, args.end)
@@ -327,7 +327,7 @@ def cmd_montecarlo(args) -> int:
         chunk_paths=args.chunk)
     validate_request(req)              # bad flags fail before any file is read
     if args.prices:
-        from engine.price_history import load_price_history, parse_prices_arg
+        from engine.prices import load_price_history, parse_prices_arg
         req.history = load_price_history([parse_prices_arg(x) for x in args.prices])
     res = run_montecarlo(_load(args.portfolio), req)
     if args.json:

@@ -12,7 +12,8 @@ Columns (header names are case-insensitive; common exchange-export aliases accep
 * ``price`` sets today's price of the row's asset (the last row wins).
 * loans: ``collateral`` = ``ETH:12:0.83`` (asset:quantity[:liquidation threshold[:bonus]]),
   several joined with ``|``; ``debt`` = ``USDC:18000``.
-* symbols such as BTCUSDT, BTC-PERP or ETH/USDT are reduced to the base asset; sides buy/sell
+* symbols such as BTCUSDT, BTCEUR, BTC-PERP or ETH/USDT are reduced to the base asset
+  (:func:`engine.parsing.normalize_symbol`); sides buy/sell
   map to long/short; percentages such as ``0.5%`` are read as fractions.
 
 :func:`import_holdings_csv` raises an :class:`InputError` naming the file, row, column and
@@ -24,10 +25,11 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from pathlib import Path
 
 from .errors import InputError
+from .parsing import (LegSyntaxError, asset_symbol, number_or_text, parse_leg, point_notation,
+                      split_legs)
 from .portfolio import Portfolio, account_from_dict, position_from_dict
 
 ALIASES = {
@@ -54,58 +56,29 @@ ALIASES = {
     "preset": ("preset", "protocol"),
     "wallet_balance": ("wallet_balance", "wallet"),
 }
-_QUOTE = re.compile(r"[-/_ ]?(USDT|USDC|USD|BUSD|FDUSD|PERP|SWAP)$", re.IGNORECASE)
 _SIDES = {"long": "long", "buy": "long", "short": "short", "sell": "short", "l": "long", "s": "short"}
 _KIND_ALIASES = {"spot": "spot", "wallet": "spot", "coin": "spot", "perp": "perp", "perpetual": "perp",
                  "future": "perp", "futures": "perp", "swap": "perp", "loan": "loan", "borrow": "loan",
                  "account": "account", "cross_account": "account"}
 
 
-def base_asset(symbol: str) -> str:
-    s = symbol.strip().upper()
-    for _ in range(2):
-        stripped = _QUOTE.sub("", s)
-        if stripped and stripped != s:
-            s = stripped.rstrip("-/_ ")
-    return s
-
-
 def _legs(text: str, column: str, where: str, strict: bool = True) -> list[dict]:
+    """A collateral/debt cell as leg dicts (:func:`engine.parsing.parse_leg`). Tolerant
+    (``strict`` False): a part that is not a leg is kept as ``{"asset": part}`` for the
+    editor to mark."""
     legs = []
-    for part in filter(None, (x.strip() for x in re.split(r"[|;]", text or ""))):
-        bits = [b.strip() for b in re.split(r"[: ]+", part) if b.strip()]
-        if len(bits) < 2:
-            if not strict:                   # kept as typed: the editor marks the missing quantity
-                legs.append({"asset": part})
-                continue
-            raise InputError("must look like ASSET:QUANTITY[:LT[:BONUS]], several joined with |",
-                             field=column, value=part, source=where)
-        leg = {"asset": base_asset(bits[0]), "quantity": bits[1]}
-        if len(bits) > 2:
-            leg["liquidation_threshold"] = bits[2].lstrip("@")
-        if len(bits) > 3:
-            leg["liquidation_bonus"] = bits[3]
+    for part in split_legs(text):
+        try:
+            leg = parse_leg(part)
+            if strict and "quantity" not in leg:
+                raise LegSyntaxError(part)
+        except LegSyntaxError:
+            if strict:
+                raise InputError("must look like ASSET:QUANTITY[:LT[:BONUS]], several joined "
+                                 "with |", field=column, value=part, source=where) from None
+            leg = {"asset": part}
         legs.append(leg)
     return legs
-
-
-def _decimal_comma(cell: str) -> str:
-    """A number written with a decimal comma (``0,5``, ``1.234,5``, ``2,5%``), and each
-    such number inside a loan leg (``ETH:12,5:0,83``), in the point notation; other cells
-    as they are."""
-    if "," not in cell:
-        return cell
-    return re.sub(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+%?",
-                  lambda m: m.group(0).replace(".", "").replace(",", "."), cell)
-
-
-def _as_number(text):
-    """A cell as a float when it reads as one (``1,234.5``, ``0.5%``), else as typed."""
-    from .portfolio import _number
-    try:
-        return _number(text, field="value", position=None)
-    except InputError:
-        return text
 
 
 def import_holdings_csv(path: str | Path, text: str | None = None) -> Portfolio:
@@ -150,7 +123,7 @@ def _read(path, text, strict: bool):
     if dialect.delimiter == ";":
         # ';'-separated exports use the decimal comma: 0,5 -> 0.5 and 1.234,5 -> 1234.5
         # (a number without a comma is read as written)
-        rows = [[_decimal_comma(c) for c in r] for r in rows]
+        rows = [[point_notation(c) for c in r] for r in rows]
     header = [h.strip().lower().replace(" ", "_") for h in rows[0]]
     col: dict[str, int] = {}
     for canon, names in ALIASES.items():
@@ -203,7 +176,7 @@ def _read(path, text, strict: bool):
                 d["preset"] = get("preset").lower()
         else:
             asset = get("asset")
-            d["asset"] = base_asset(asset) if asset else asset
+            d["asset"] = asset_symbol(asset) if asset else asset
             d["quantity"] = get("quantity")
             if d["quantity"] is not None and d["quantity"].startswith("-") and kind == "perp" and not get("side"):
                 d["quantity"] = d["quantity"][1:]
@@ -236,9 +209,9 @@ def _read(path, text, strict: bool):
     if not positions and not accounts:
         raise InputError("holds no positions", field="rows", value=0, source=path.name)
     if not strict:                              # numbers as numbers where they read as one
-        prices = {a: _as_number(v) for a, v in prices.items()}
+        prices = {a: number_or_text(v) for a, v in prices.items()}
         for acc in accounts:
-            acc["wallet_balance"] = _as_number(acc.get("wallet_balance"))
+            acc["wallet_balance"] = number_or_text(acc.get("wallet_balance"))
     raw_portfolio = {"format": "crashlab.portfolio/1", "name": path.stem, "prices": prices,
                      "accounts": accounts, "positions": positions}
     return raw_portfolio, parsed

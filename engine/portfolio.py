@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from .atomic import write_text_atomic
 from .errors import InputError
+from .parsing import parse_number
 
 FORMAT = "crashlab.portfolio/1"
 KINDS = ("spot", "perp", "loan")
@@ -34,16 +35,9 @@ def _number(value: Any, *, field: str, position: str | None, source: str | None 
         raise InputError("is required", field=field, value=value, position=position, source=source)
     if isinstance(value, bool):
         raise InputError("must be a number", field=field, value=value, position=position, source=source)
-    scale = 1.0
-    if isinstance(value, str):
-        value_text = value.strip().replace(",", "").replace("_", "")
-        if value_text.endswith("%"):
-            value_text, scale = value_text[:-1], 0.01
-    else:
-        value_text = value
     try:
-        number = float(value_text) * scale
-    except (TypeError, ValueError):
+        number = parse_number(value)
+    except ValueError:
         raise InputError("must be a number", field=field, value=value, position=position,
                          source=source) from None
     if not math.isfinite(number):

@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from .errors import InputError
+from .parsing import asset_symbol
 from .replay import PricePaths
 from .resources import load_json_resource
 
@@ -36,8 +37,12 @@ def stablecoins() -> tuple[str, ...]:
 
 
 def canonical_asset(asset: str) -> str:
+    """The asset whose calibration stands for ``asset``: the symbol
+    (:func:`engine.parsing.normalize_symbol`, so ``BTCEUR`` is ``BTC``) mapped through the
+    calibration's aliases (wrapped and staked tokens: ``WBTC`` -> ``BTC``)."""
     aliases = {k.upper(): v.upper() for k, v in calibration().get("aliases", {}).items()}
-    return aliases.get(asset.upper(), asset.upper())
+    a = asset_symbol(asset)
+    return aliases.get(a, a)
 
 
 def bundled_beta(asset: str) -> tuple[float, str]:
@@ -235,7 +240,7 @@ def library_scenario(scenario_id: str, assets, today, beta_overrides=None, proxy
 
 # --------------------------------------------------------------------------- history
 def history_scenario(history, assets, today, beta_overrides=None, proxy: str = "BTC") -> Scenario:
-    """Replay an imported :class:`~engine.price_history.PriceHistory` relative to today.
+    """Replay an imported :class:`~engine.prices.PriceHistory` relative to today.
 
     Row 0 is today: each asset's OHLC is scaled by ``today / close[0]``; rows 1.. are the
     steps. Assets the history lacks follow ``proxy`` through their beta.

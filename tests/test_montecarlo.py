@@ -16,7 +16,7 @@ from engine import InputError, PricePaths, compile_book, load_portfolio, portfol
 from engine.montecarlo import (FAN_LEVELS, MonteCarloRequest, block_paths, block_price_paths, run_montecarlo,
                                simulate_chunks, var_cvar)
 from engine.path_models import build_path_model
-from engine.price_history import PriceHistory
+from engine.prices import PriceHistory
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo_portfolio.json"

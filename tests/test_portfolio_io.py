@@ -232,13 +232,13 @@ def test_holdings_csv_without_filled_cells_is_a_clear_error(tmp_path, text):
 
 
 def test_engine_never_imports_qt():
-    code = ("import sys; import engine, engine.price_history, engine.holdings_csv, cli; "
+    code = ("import sys; import engine, engine.prices, engine.parsing, engine.holdings_csv, cli; "
             "import engine.stress, engine.replay, engine.scenarios; "
             "bad = [m for m in sys.modules if m.startswith(('PySide', 'PyQt', 'shiboken', 'pyqtgraph'))]; "
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     # and no engine source mentions a Qt binding
-    for f in (ROOT / "engine").glob("*.py"):
+    for f in (ROOT / "engine").rglob("*.py"):
         text = f.read_text()
         assert "PySide" not in text and "pyqtgraph" not in text and "PyQt" not in text, f

@@ -1,4 +1,4 @@
-"""Tests for engine.price_history (price CSV import)."""
+"""Tests for engine.prices (price CSV import)."""
 from __future__ import annotations
 
 import csv
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from engine.errors import InputError
-from engine.price_history import (
+from engine.prices import (
     PriceHistory,
     asset_from_filename,
     load_price_history,
@@ -608,3 +608,23 @@ def test_error_bad_long_symbol_and_no_specs(tmp_path):
     _expect_error([str(lg)], "l.csv:row 3", "missing asset")
     with pytest.raises(InputError, match="no price files"):
         load_price_history([])
+
+
+@pytest.mark.parametrize("name, text", [
+    ("btc.csv", "date,open,high,low,close,volume\n2024-01-02T00:00:00Z,2,3,1,2.5,9\n"
+                "2024-01-01T00:00:00Z,1,,0.5,2,9\n\n2024-01-03T00:00:00Z,2.5,4,2,3,\n"),
+    ("w.csv", "timestamp,BTC,ETH\n1704067200000,42000.5,\n1704153600000,43000,2300.25\n"),
+    ("l.csv", 'date,symbol,close\n2024-01-01,BTCUSDT,"42,000.5"\n2024-01-01,ETHUSDT,"2,299.5"\n'
+              "2024-01-02,BTCUSDT,42100\n2024-01-02,ETHUSDT,2300\n"),
+])
+def test_fast_and_text_readings_agree(tmp_path, name, text):
+    """The typed (fast) table and the all-text table give the same series."""
+    from engine.prices import csv_reader as cr
+    p = _write(tmp_path, name, text)
+    data = cr._read_bytes(str(p))
+    fast = cr._series(cr._read_table(str(p), data, typed=True), None, str(p), None)
+    slow = cr._series(cr._read_table(str(p), data, typed=False), None, str(p), None)
+    assert [s.asset for s in fast] == [s.asset for s in slow]
+    for a, b in zip(fast, slow):
+        for k in ("times", "open", "high", "low", "close"):
+            assert np.array_equal(getattr(a, k), getattr(b, k)), (a.asset, k)

@@ -12,7 +12,7 @@ import pytest
 import cli
 from engine import (compile_book, history_scenario, library, library_scenario, load_portfolio,
                     portfolio_from_dict, reverse_stress, shock_scenario, stress)
-from engine.price_history import load_price_history
+from engine.prices import load_price_history
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = str(ROOT / "resources" / "demo_portfolio.json")

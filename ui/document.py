@@ -23,6 +23,8 @@ from typing import Any
 from engine import (InputError, Issue, Portfolio, check_portfolio, portfolio_from_dict,
                     position_from_dict)
 from engine.atomic import write_text_atomic
+from engine.parsing import LegSyntaxError, format_legs, format_number, number_or_text
+from engine.parsing import parse_legs as engine_parse_legs
 from engine.portfolio import (FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level,
                               read_portfolio_file)
 
@@ -100,18 +102,7 @@ def applies(col: Column, kind: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- formatting
-def fmt_number(value: Any, digits: int = 10) -> str:
-    """A number as the user would type it (no exponent for ordinary sizes)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if not math.isfinite(value):
-        return str(value)
-    text = f"{value:.{digits}g}"
-    if "e" in text and 1e-6 <= abs(value) < 1e16:
-        text = f"{value:.12f}".rstrip("0").rstrip(".")
-    return text
+fmt_number = format_number   # a number as the user would type it
 
 
 def fmt_display(value: Any) -> str:
@@ -150,98 +141,24 @@ def fmt_pct(x: float | None, digits: int = 1, signed: bool = True) -> str:
 
 
 # --------------------------------------------------------------------------- loan legs
-_LEG_OPT = re.compile(r"^@?(lt|bonus)\s*[=:]?\s*(.*)$", re.IGNORECASE)
-
-
-def format_legs(legs: Any) -> str:
-    """Loan legs as compact text: ``ETH 12 @LT0.83; WBTC 0.5``."""
-    if isinstance(legs, str):
-        return legs
-    if not isinstance(legs, list):
-        return "" if legs is None else str(legs)
-    parts = []
-    for leg in legs:
-        if not isinstance(leg, dict):
-            parts.append(str(leg))
-            continue
-        text = f"{leg.get('asset', '?')} {fmt_number(leg.get('quantity', ''))}".strip()
-        if leg.get("liquidation_threshold") is not None:
-            text += f" @LT{fmt_number(leg['liquidation_threshold'])}"
-        if leg.get("liquidation_bonus") is not None:
-            text += f" @bonus{fmt_number(leg['liquidation_bonus'])}"
-        parts.append(text)
-    return "; ".join(parts)
-
-
 def parse_legs(text: str, old: Any = None) -> list[dict] | str:
-    """Compact leg text to a list of leg dicts (values kept as typed), or the text itself
-    when it cannot be split into legs (reported as a syntax error by validation).
-
-    Extra keys of the old legs (matched by position) are kept.
-    """
-    items = [s.strip() for s in re.split(r"[;\n|]", text or "") if s.strip()]
-    if not items:
+    """Compact leg text to a list of leg dicts (:func:`engine.parsing.parse_legs`), or the
+    text itself when it cannot be split into legs (reported as a syntax error by
+    validation). Extra keys of the old legs (matched by position) are kept."""
+    try:
+        legs = engine_parse_legs(text)
+    except LegSyntaxError:
+        return text
+    if not legs:
         return text or ""
     old_legs = old if isinstance(old, list) else []
-    out = []
-    for j, item in enumerate(items):
-        tokens = item.replace(",", " ").split() if "," in item and " " not in item else item.split()
-        leg: dict[str, Any] = {}
-        if j < len(old_legs) and isinstance(old_legs[j], dict):
-            leg.update({k: v for k, v in old_legs[j].items()
-                        if k not in ("asset", "quantity", "liquidation_threshold", "liquidation_bonus")})
-        if ":" in item and len(tokens) == 1:      # ETH:12:0.83 (holdings CSV style)
-            tokens = item.split(":")
-            if len(tokens) > 4:
-                return text
-            leg["asset"] = tokens[0].strip().upper()
-            if len(tokens) > 1:
-                leg["quantity"] = _maybe_number(tokens[1])
-            if len(tokens) > 2:
-                leg["liquidation_threshold"] = _maybe_number(tokens[2])
-            if len(tokens) > 3:
-                leg["liquidation_bonus"] = _maybe_number(tokens[3])
-            out.append(leg)
-            continue
-        leg["asset"] = tokens[0].upper()
-        rest = tokens[1:]
-        if rest and (_is_number(rest[0]) or not (rest[0].startswith("@") or _LEG_OPT.match(rest[0]))):
-            leg["quantity"] = _maybe_number(rest[0])
-            rest = rest[1:]
-        k = 0
-        while k < len(rest):
-            tok = rest[k]
-            m = _LEG_OPT.match(tok)
-            if not m:
-                return text
-            name, value = m.group(1).lower(), m.group(2)
-            if value in ("=", ":") or value == "":
-                k += 1
-                if k >= len(rest):
-                    return text
-                value = rest[k]
-            key = "liquidation_threshold" if name == "lt" else "liquidation_bonus"
-            leg[key] = _maybe_number(value)
-            k += 1
-        out.append(leg)
-    return out
+    for leg, prev in zip(legs, old_legs):
+        if isinstance(prev, dict):
+            leg.update({k: v for k, v in prev.items() if k not in _LEG_FIELDS})
+    return legs
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text.replace(",", "").replace("_", "").rstrip("%"))
-        return True
-    except ValueError:
-        return False
-
-
-def _maybe_number(text: str) -> Any:
-    t = text.strip()
-    if _is_number(t):
-        if t.endswith("%"):
-            return float(t[:-1].replace(",", "")) / 100.0
-        return float(t.replace(",", "").replace("_", ""))
-    return t
+_LEG_FIELDS = ("asset", "quantity", "liquidation_threshold", "liquidation_bonus")
 
 
 # --------------------------------------------------------------------------- rows
@@ -367,19 +284,7 @@ def parse_row(raw: dict, index: int = 0):
     return None, errors, None
 
 
-def _number_or_text(text: Any) -> Any:
-    """What to store for a typed number: the float when it parses, else the text as typed."""
-    if not isinstance(text, str):
-        return text
-    t = text.strip()
-    if t == "":
-        return None
-    try:
-        v = float(t.replace(",", "").replace("_", "")) if not t.endswith("%") else \
-            float(t[:-1].replace(",", "")) / 100.0
-    except ValueError:
-        return text
-    return v if math.isfinite(v) else text
+_number_or_text = number_or_text   # what to store for a typed number
 
 
 # --------------------------------------------------------------------------- document

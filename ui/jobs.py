@@ -111,7 +111,7 @@ _history_cache: dict[tuple, Any] = {}
 def load_history(files: list[str]):
     """Load (and cache by file list and mtimes) a price history."""
     import os
-    from engine.price_history import load_price_history
+    from engine.prices import load_price_history
     key = tuple((f, os.path.getmtime(f) if os.path.exists(f) else 0) for f in files)
     if key not in _history_cache:
         _history_cache.clear()
