@@ -24,7 +24,7 @@ in a book's asset order, step 0 being today's prices:
     Correlated geometric Brownian motion with the given annual vols (``nu = inf``, no
     jumps), log drift 0: ``log(P_T / P_0) ~ N(0, sigma**2 T)``. For checks.
 ``"bootstrap"``
-    Historical block bootstrap of an imported :class:`~engine.price_history.PriceHistory`:
+    Historical block bootstrap of an imported :class:`~engine.prices.PriceHistory`:
     each path is a concatenation of blocks of consecutive steps drawn at random (uniform
     start) from the history's joint returns, so cross-asset dependence, volatility clusters
     and fat tails are those of the data. Each step carries its own close-to-close return

@@ -42,7 +42,7 @@ class MonteCarloRequest:
     model: str = "student-t"              # "student-t" | "bootstrap" | "gbm"
     steps_per_day: int = 1
     vols: dict | None = None
-    history: object | None = None         # engine.price_history.PriceHistory
+    history: object | None = None         # engine.prices.PriceHistory
     beta_overrides: dict | None = None
     cascade: CascadeParams | None = None
     chunk_paths: int = 0
