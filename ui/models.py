@@ -507,6 +507,7 @@ class _ListModel(_Model):
     the first ``EDITABLE_COLUMNS`` columns editable."""
 
     HEADERS: tuple = ()
+    KEYS: tuple = ()
     TIPS: tuple = ()
     EDITABLE_COLUMNS = 0
 
@@ -537,6 +538,31 @@ class _ListModel(_Model):
             f |= Qt.ItemFlag.ItemIsEditable
         return f
 
+    def _cell_issue(self, row: int, key: str, item) -> CellIssue | None:
+        raise NotImplementedError
+
+    def _cell(self, item, c: int, key: str, role):
+        """Text, alignment and colour of a cell (issue roles are handled by :meth:`data`)."""
+        raise NotImplementedError
+
+    def data(self, index, role=ROLE.DisplayRole):
+        items = self._items()
+        if not index.isValid() or not 0 <= index.row() < len(items):
+            return None
+        item = items[index.row()]
+        c = index.column()
+        key = self.KEYS[c]
+        if role in (ROLE.BackgroundRole, ROLE.DecorationRole, ROLE.ToolTipRole, IssueRole):
+            issue = self._cell_issue(index.row(), key, item)
+            if issue is not None:
+                return self._issue_roles(issue, role)
+            if role == ROLE.ToolTipRole:
+                return self.TIPS[c]
+            if role == ROLE.BackgroundRole and c >= self.EDITABLE_COLUMNS:
+                return QBrush(QColor(self.owner.theme.na_bg))       # computed: not editable
+            return None
+        return self._cell(item, c, key, role)
+
 
 class PricesModel(_ListModel):
     HEADERS = ("Asset", "Price (USD)", "Beta to BTC", "Used by")
@@ -544,29 +570,22 @@ class PricesModel(_ListModel):
             "Beta to BTC from the bundled calibration (override it in the Shock view): a BTC move "
             "r moves this asset by (1 + r)^beta − 1.", "Number of positions that use the asset.")
 
+    KEYS = ("asset", "price", "beta", "used")
     EDITABLE_COLUMNS = 2
 
     def _items(self) -> list:
         return self.owner.doc.prices
 
-    def data(self, index, role=ROLE.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self.owner.doc.prices):
-            return None
-        asset, value = self.owner.doc.prices[index.row()]
-        c = index.column()
-        key = ("asset", "price", "beta", "used")[c]
-        if role in (ROLE.BackgroundRole, ROLE.DecorationRole, ROLE.ToolTipRole, IssueRole):
-            issue = self.owner.validation.price_cells.get((index.row(), key))
-            if issue is None and key == "price" and value is None:
-                issue = CellIssue("error", f"field 'prices.{asset}': is required — enter today's "
-                                           f"price of {asset} in USD")
-            if issue is not None:
-                return self._issue_roles(issue, role)
-            if role == ROLE.ToolTipRole:
-                return self.TIPS[c]
-            if role == ROLE.BackgroundRole and c >= 2:
-                return QBrush(QColor(self.owner.theme.na_bg))
-            return None
+    def _cell_issue(self, row: int, key: str, item) -> CellIssue | None:
+        asset, value = item
+        issue = self.owner.validation.price_cells.get((row, key))
+        if issue is None and key == "price" and value is None:
+            issue = CellIssue("error", f"field 'prices.{asset}': is required — enter today's "
+                                       f"price of {asset} in USD")
+        return issue
+
+    def _cell(self, item, c: int, key: str, role):
+        asset, value = item
         if role == ROLE.TextAlignmentRole:
             return LEFT if c == 0 else RIGHT
         if role in (ROLE.DisplayRole, ROLE.EditRole):
@@ -635,21 +654,10 @@ class AccountsModel(_ListModel):
     def _items(self) -> list:
         return self.owner.doc.accounts
 
-    def data(self, index, role=ROLE.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self.owner.doc.accounts):
-            return None
-        acc = self.owner.doc.accounts[index.row()]
-        c = index.column()
-        key = self.KEYS[c]
-        if role in (ROLE.BackgroundRole, ROLE.DecorationRole, ROLE.ToolTipRole, IssueRole):
-            issue = self.owner.validation.accounts.get((index.row(), key))
-            if issue is not None:
-                return self._issue_roles(issue, role)
-            if role == ROLE.ToolTipRole:
-                return self.TIPS[c]
-            if role == ROLE.BackgroundRole and c >= 3:
-                return QBrush(QColor(self.owner.theme.na_bg))
-            return None
+    def _cell_issue(self, row: int, key: str, item) -> CellIssue | None:
+        return self.owner.validation.accounts.get((row, key))
+
+    def _cell(self, acc, c: int, key: str, role):
         if role == ROLE.TextAlignmentRole:
             return LEFT if c in (0, 2) else RIGHT
         if role == ROLE.ForegroundRole and key == "margin_ratio":
