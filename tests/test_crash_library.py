@@ -10,25 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import cli
 from engine import (compile_book, history_scenario, library, library_scenario, load_portfolio,
                     portfolio_from_dict, shock_scenario, stress, stress_all)
 from engine.price_history import load_price_history
 from engine.scenarios import library_path
+from test_stress_cli import DEMO, ROOT, run_cli
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = str(ROOT / "resources" / "demo_portfolio.json")
 PRICES = Path(__file__).parents[1].parent / "shared" / "data" / "prices"
 needs_data = pytest.mark.skipif(
     not PRICES.is_dir(), reason=f"shared price data not found at {PRICES} (../shared/data/prices, "
     "only on the developers' machines): the library cannot be rebuilt or cross-checked here")
 BARS = {"1h": 3600, "4h": 14400, "1d": 86400}
-
-
-def run_cli(capsys, *args):
-    code = cli.main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # ------------------------------------------------------------------ the library
