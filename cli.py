@@ -2,7 +2,7 @@
 
     python main.py scenarios [--json]
     python main.py liquidation PORTFOLIO [--json]
-    python main.py stress PORTFOLIO (--scenario ID | --prices CSV ... | --shock BTC=-30%,...)
+    python main.py stress PORTFOLIO (--scenario ID|all | --prices CSV ... | --shock BTC=-30%,...)
     python main.py reverse PORTFOLIO [--json]
     python main.py montecarlo PORTFOLIO --paths N --days D --seed S [--json]
 
@@ -129,30 +129,37 @@ def dump_json(obj) -> str:
 
 
 # --------------------------------------------------------------------------- commands
-def cmd_scenarios(args) -> int:
-    from engine.scenarios import library
-    lib = library()
-    if args.json:
-        print(dump_json({"scenarios": [
-            {k: s.get(k) for k in ("id", "event", "name", "crash_days", "description",
+def _scenario_row(s: dict) -> dict:
+    """What `scenarios --json` gives per bundled crash (metadata, path size, BTC low)."""
+    path = s["path"]
+    btc = path["assets"].get("BTC", {})
+    return ({k: s.get(k) for k in ("id", "event", "name", "crash_days", "description",
                                    "reported_liquidations_usd", "reported_liquidations_text",
                                    "btc_peak_to_trough", "sources")}
-            | {"steps": len(s["steps"]) - 1,
-               "btc_low": min((st.get("moves", {}).get("BTC", {}).get("low", 0.0) for st in s["steps"]),
-                              default=0.0)}
-            for s in lib]}))
+            | {"steps": path["steps"], "bar": path["bar_label"], "start": path["start"],
+               "end": path["end"], "assets": list(path["assets"]),
+               "asset_bars": {a: r["bar"] for a, r in path["assets"].items()},
+               "btc_low": min(btc["low"]) - 1.0 if btc else None})
+
+
+def cmd_scenarios(args) -> int:
+    from engine.scenarios import library
+    rows = [_scenario_row(s) for s in library()]
+    if args.json:
+        print(dump_json({"scenarios": rows}))
         return 0
-    rows = []
-    for s in lib:
-        btc_low = min((st.get("moves", {}).get("BTC", {}).get("low", 0.0) for st in s["steps"]), default=0.0)
+    out = []
+    for s in rows:
         days = s.get("crash_days") or ["", ""]
-        rows.append([s["id"], s.get("event", ""), f"{days[0]}…{days[-1]}" if days[0] != days[-1] else days[0],
-                     pct(btc_low), pct(s.get("btc_peak_to_trough")),
-                     _short(s.get("reported_liquidations_text", "") or "", 58)])
-    print(table(["id", "event", "crash days", "BTC low", "BTC peak→trough", "reported liquidations"],
-                rows, right={3, 4}))
-    print(f"\n{len(lib)} scenarios. Moves are relative to the close before the crash; "
-          "see `scenarios --json` for descriptions and sources.")
+        out.append([s["id"], s.get("event", ""), f"{days[0]}…{days[-1]}" if days[0] != days[-1] else days[0],
+                    s["steps"], s["bar"], len(s["assets"]), pct(s["btc_low"]),
+                    pct(s.get("btc_peak_to_trough")),
+                    _short(s.get("reported_liquidations_text", "") or "", 58)])
+    print(table(["id", "event", "crash days", "steps", "bar", "assets", "BTC low", "BTC peak→trough",
+                 "reported liquidations"], out, right={3, 5, 6, 7}))
+    print(f"\n{len(rows)} scenarios: real bars from the close before the crash (step 0) through the "
+          "last crash day, moves relative to step 0; see `scenarios --json` for assets, "
+          "descriptions and sources.")
     return 0
 
 
@@ -225,6 +232,9 @@ def build_scenario(args, book):
         if args.start or args.end:
             raise InputError("--from/--to cut a window out of an imported history (--prices)",
                              field="--from/--to", value=args.start or args.end)
+        if args.scenario == ALL:
+            raise InputError("'all' runs every bundled crash and takes no other scenario option",
+                             field="scenario", value=args.scenario)
         return sc.library_scenario(args.scenario, book.assets, book.today, betas, args.proxy)
     if args.shock:
         return sc.shock_scenario(book.assets, book.today, sc.parse_shock(args.shock), betas)
@@ -240,6 +250,8 @@ def cmd_stress(args) -> int:
     from engine.stress import stress
     p = _load(args.portfolio)
     book = compile_book(p)
+    if args.scenario == ALL and not (args.prices or args.shock or args.start or args.end):
+        return _stress_all(args, p, book)
     scen = build_scenario(args, book)
     rep = stress(p, scen, book)
     if args.json:
@@ -252,19 +264,84 @@ def cmd_stress(args) -> int:
     return 0
 
 
+ALL = "all"
+
+
+def _stress_all(args, p, book) -> int:
+    from engine.stress import stress_all
+    res = stress_all(p, book=book, beta_overrides=_parse_assign(args.beta, "--beta"),
+                     proxy=args.proxy)
+    if args.json:
+        print(dump_json({"scenarios": res["scenarios"]}))
+    else:
+        print_matrix(p, res)
+    _warn(book.warnings)
+    return 0
+
+
+def when(t: str | None) -> str:
+    """``2025-12-18T15:00:00Z`` -> ``2025-12-18 15:00 UTC``."""
+    return f"{t[:10]} {t[11:16]} UTC" if t else "—"
+
+
+def _k(x) -> str:
+    """Compact money for matrix cells: -1,234 / -12.3k / -1.2M."""
+    if x is None:
+        return "—"
+    a = abs(x)
+    if a >= 1e6:
+        return f"{x / 1e6:+.1f}M"
+    if a >= 1e4:
+        return f"{x / 1e3:+.1f}k"
+    return f"{x:+,.0f}"
+
+
+def print_matrix(p, res) -> None:
+    """Positions, accounts and the portfolio as rows, the crashes as columns (E1..E12):
+    P&L, and where liquidated, when (MM-DD HH:MM UTC)."""
+    scen = res["scenarios"]
+    cols = [f"E{i}" for i in range(1, len(scen) + 1)]
+
+    def cell(r):
+        txt = _k(r["pnl"])
+        t = r.get("liquidation_time")
+        return txt + (f" ✝{t[5:10]} {t[11:16]}" if t else "")
+
+    rows = []
+    first = scen[0] if scen else {"positions": [], "accounts": []}
+    for i, pos in enumerate(first["positions"]):
+        label = pos["kind"] + (f" {pos['side']}" if pos.get("side") else "")
+        rows.append([pos["id"], f"{label} {pos['asset']}"] + [cell(s["positions"][i]) for s in scen])
+    for j, acc in enumerate(first["accounts"]):
+        rows.append([f"[{acc['id']}]", "cross account"] + [cell(s["accounts"][j]) for s in scen])
+    rows.append(["PORTFOLIO", "P&L"] + [_k(s["portfolio"]["pnl"]) for s in scen])
+    rows.append(["", "P&L %"] + [pct(s["portfolio"]["pnl_fraction"]) for s in scen])
+    rows.append(["", "max drawdown"] + [f"{s['portfolio']['max_drawdown'] * 100:.1f}%" for s in scen])
+    rows.append(["", "liquidated"] + [str(s["portfolio"]["liquidated_positions"]) for s in scen])
+    print(f"{p.name} — every bundled crash: P&L (USD) per position; ✝ = liquidated at that "
+          "bar end (MM-DD HH:MM UTC)\n")
+    print(table(["position", ""] + cols, rows, right=set(range(2, 2 + len(cols)))))
+    print()
+    for c, s in zip(cols, scen):
+        print(f"{c:>4}  {s['id']}: {s['steps']} x {s['bar']}, {s['name']}")
+
+
 def print_stress(p, rep) -> None:
     s = rep["scenario"]
-    print(f"{p.name} — {s['name']} ({s['steps']} step{'s' if s['steps'] != 1 else ''})\n")
+    span = f" x {s['bar']}, {when(s['start'])} → {when(s['end'])}" if s.get("bar") else ""
+    print(f"{p.name} — {s['name']} ({s['steps']} step{'s' if s['steps'] != 1 else ''}{span})\n")
     rows = []
     for r in rep["positions"]:
-        when = ""
+        at = ""
         if r["liquidated"]:
-            when = f"step {r['liquidation_step']}"
-            if r.get("liquidation_label") and r["liquidation_label"] != when:
-                when += f" ({r['liquidation_label']})"
+            at = f"step {r['liquidation_step']}"
+            if r.get("liquidation_time"):
+                at = f"{when(r['liquidation_time'])} ({at})"
+            elif r.get("liquidation_label") and r["liquidation_label"] != at:
+                at += f" ({r['liquidation_label']})"
         rows.append([r["id"], r["kind"] + (f" {r['side']}" if r.get("side") else ""), r["asset"],
                      pct(rep["moves"].get(r["asset"])), price(r["liquidation_price"]),
-                     "LIQUIDATED " + when if r["liquidated"] else "—",
+                     "LIQUIDATED " + at if r["liquidated"] else "—",
                      money(r["value_before"]), money(r["value_after"]), money(r["pnl"])])
     print(table(["position", "kind", "asset", "move", "liq. price", "liquidation", "value before",
                  "value after", "P&L"], rows, right={3, 4, 6, 7, 8}))
@@ -273,7 +350,9 @@ def print_stress(p, rep) -> None:
         print(table(["cross account", "wallet", "value before", "value after", "P&L", "status"],
                     [[a["id"], money(a["wallet_balance"]), money(a["value_before"]),
                       money(a["value_after"]), money(a["pnl"]),
-                      f"LIQUIDATED step {a['liquidation_step']}" if a["liquidated"] else "ok"]
+                      (f"LIQUIDATED {when(a['liquidation_time'])} (step {a['liquidation_step']})"
+                       if a.get("liquidation_time") else f"LIQUIDATED step {a['liquidation_step']}")
+                      if a["liquidated"] else "ok"]
                      for a in rep["accounts"]], right={1, 2, 3, 4}))
     pf = rep["portfolio"]
     print(f"\nPortfolio: {money(pf['value_before'])} → {money(pf['value_after'])}  "
@@ -384,7 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("stress", help="run a scenario on a portfolio")
     p.add_argument("portfolio")
-    p.add_argument("--scenario", help="id of a bundled crash (see `scenarios`)")
+    p.add_argument("--scenario", help="id of a bundled crash (see `scenarios`), or `all` for every "
+                   "one (a matrix of positions x crashes)")
     p.add_argument("--prices", action="append",
                    help="price history CSV; repeat, or ASSET=FILE for single-asset files")
     p.add_argument("--shock", help="instant move, e.g. BTC=-30%%,SOL=-45%%")

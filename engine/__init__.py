@@ -14,7 +14,7 @@ from .book import Book, check_portfolio, compile_book
 from .replay import BookOutcome, PricePaths, max_drawdown, run_book
 from .scenarios import (Scenario, history_scenario, library, library_entry, library_scenario,
                         parse_shock, resolve_betas, shock_scenario)
-from .stress import liquidation_prices, reverse_stress, shock_paths, stress
+from .stress import liquidation_prices, reverse_stress, shock_paths, stress, stress_all
 
 __all__ = [
     "InputError", "Issue", "Account", "Leg", "Loan", "Perp", "Portfolio", "Spot",
@@ -22,5 +22,5 @@ __all__ = [
     "position_from_dict", "save_portfolio", "Book", "check_portfolio", "compile_book",
     "BookOutcome", "PricePaths", "max_drawdown", "run_book", "Scenario", "history_scenario",
     "library", "library_entry", "library_scenario", "parse_shock", "resolve_betas",
-    "shock_scenario", "liquidation_prices", "reverse_stress", "shock_paths", "stress",
+    "shock_scenario", "liquidation_prices", "reverse_stress", "shock_paths", "stress", "stress_all",
 ]

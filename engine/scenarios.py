@@ -91,6 +91,9 @@ class Scenario:
     betas: dict[str, float] = field(default_factory=dict)
     method: dict[str, str] = field(default_factory=dict)  # per asset: "history", "proxy BTC beta 1.2", ...
     info: dict = field(default_factory=dict)
+    # ISO 8601 UTC time of each step (library: bar ends; history: the file's row stamps);
+    # None for a shock, which has no time
+    times: list[str] | None = None
 
     @property
     def n_steps(self) -> int:
@@ -161,9 +164,21 @@ def shock_scenario(assets, today, spec: dict[str, float],
 
 
 # --------------------------------------------------------------------------- library
+LIBRARY_FORMAT = "crashlab.scenarios/2"
+
+
 @lru_cache(maxsize=None)
+def _library_file() -> dict:
+    data = load_json_resource("scenarios.json")
+    if data.get("format") != LIBRARY_FORMAT:
+        raise ValueError(f"resources/scenarios.json: format {data.get('format')!r}, "
+                         f"expected {LIBRARY_FORMAT!r} (rebuild with scripts/build_crash_library.py)")
+    return data
+
+
 def library() -> list[dict]:
-    return load_json_resource("scenarios.json")["scenarios"]
+    """The bundled crashes: metadata and (under ``path``) the stored price path."""
+    return _library_file()["scenarios"]
 
 
 def library_entry(scenario_id: str) -> dict:
@@ -175,6 +190,44 @@ def library_entry(scenario_id: str) -> dict:
                      value=scenario_id)
 
 
+@dataclass(frozen=True)
+class LibraryPath:
+    """One bundled crash as arrays: ratios to each asset's step-0 close, ``(n_t, n_assets)``."""
+
+    times: tuple[str, ...]          # ISO 8601 UTC bar ends; times[0] = step 0
+    bar: int                        # grid step, seconds
+    bar_label: str                  # "1h", "4h", "1d"
+    assets: tuple[str, ...]
+    close: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    data: dict                      # per asset: {"bar", "venue", "source"}
+
+    def column(self, asset: str) -> int | None:
+        """Column of ``asset`` (or of an alias of it, e.g. MATIC for POL), else None."""
+        want = canonical_asset(asset)
+        for name in (asset.upper(), want):
+            if name in self.assets:
+                return self.assets.index(name)
+        for k, name in enumerate(self.assets):
+            if canonical_asset(name) == want:
+                return k
+        return None
+
+
+@lru_cache(maxsize=None)
+def library_path(scenario_id: str) -> LibraryPath:
+    entry = library_entry(scenario_id)
+    p = entry["path"]
+    names = tuple(p["assets"])
+    cols = {k: np.array([p["assets"][a][k] for a in names], float).T for k in ("close", "low", "high")}
+    for a in cols.values():
+        a.setflags(write=False)
+    data = {a: {k: p["assets"][a][k] for k in ("bar", "venue", "source")} for a in names}
+    return LibraryPath(tuple(p["times"]), int(p["bar"]), p["bar_label"], names, cols["close"],
+                       cols["low"], cols["high"], data)
+
+
 def _proxy_ohlc(ratio_close, ratio_low, ratio_high, beta):
     """Asset (close, low, high) ratios to today from a proxy's, through its beta."""
     c = np.power(ratio_close, beta)
@@ -183,59 +236,73 @@ def _proxy_ohlc(ratio_close, ratio_low, ratio_high, beta):
     return c, np.minimum(lo, c), np.maximum(hi, c)
 
 
-def library_scenario(scenario_id: str, assets, today, beta_overrides=None, proxy: str = "BTC"
-                     ) -> Scenario:
-    """A bundled crash, applied as moves relative to today's prices, step by step."""
-    entry = library_entry(scenario_id)
-    steps = entry["steps"]
-    n_t = len(steps)
-    assets = tuple(assets)
-    today = np.asarray(today, float)
+def _ratio_paths(assets, n_t: int, beta_overrides, own, proxy: str, proxy_ratios, no_proxy):
+    """(close, low, high) ratios to step 0 ``(n_t, n_assets)``, betas used and method per asset.
+
+    ``own(asset)`` gives the data's ``(close, low, high, method)`` or None; a stablecoin without
+    data is held at 1:1; any other asset follows ``proxy_ratios`` (or None) through its beta,
+    and ``no_proxy(asset)`` is the error raised when there is no proxy.
+    """
     betas = resolve_betas(assets, beta_overrides)
     ratio = {k: np.ones((n_t, len(assets))) for k in ("close", "low", "high")}
     method, used = {}, {}
-
-    def series(asset):
-        """(close, low, high) ratio arrays of an asset the event lists, or None."""
-        if not any(asset in (s.get("moves") or {}) for s in steps[1:]):
-            return None
-        c = np.ones(n_t); lo = np.ones(n_t); hi = np.ones(n_t)
-        for t, s in enumerate(steps):
-            m = (s.get("moves") or {}).get(asset)
-            if m is None:
-                if t > 0:  # carry the previous close
-                    c[t] = lo[t] = hi[t] = c[t - 1]
-                continue
-            c[t] = 1.0 + m.get("close", 0.0)
-            lo[t] = min(1.0 + m.get("low", m.get("close", 0.0)), c[t])
-            hi[t] = max(1.0 + m.get("high", m.get("close", 0.0)), c[t])
-        return c, lo, hi
-
-    proxy_series = series(proxy)
     for j, a in enumerate(assets):
-        own = series(a) or (series(canonical_asset(a)) if canonical_asset(a) != a else None)
         b, src = betas[a]
         used[a] = b
-        if own is not None:
-            method[a] = "event data"
+        got = own(a)
+        if got is not None:
+            *series, method[a] = got
         elif a in stablecoins() and a not in (beta_overrides or {}):
-            own = (np.ones(n_t),) * 3
+            series = (1.0, 1.0, 1.0)
             method[a] = "stablecoin (held at 1:1)"
         else:
-            if proxy_series is None:
-                raise InputError(f"the scenario has no {proxy} to proxy {a}", field="proxy", value=proxy)
-            own = _proxy_ohlc(*proxy_series, b)
+            if proxy_ratios is None:
+                raise no_proxy(a)
+            series = _proxy_ohlc(*proxy_ratios, b)
             method[a] = f"proxy {proxy}, beta {b:g} ({src})"
-        ratio["close"][:, j], ratio["low"][:, j], ratio["high"][:, j] = own
-    close = (ratio["close"] * today)[None]
-    paths = PricePaths(close, (ratio["low"] * today)[None], (ratio["high"] * today)[None])
-    labels = [s.get("label", s.get("date", f"step {t}")) for t, s in enumerate(steps)]
+        ratio["close"][:, j], ratio["low"][:, j], ratio["high"][:, j] = series
+    return ratio, used, method
+
+
+def _scaled_paths(ratio: dict, today) -> PricePaths:
+    today = np.asarray(today, float)
+    return PricePaths((ratio["close"] * today)[None], (ratio["low"] * today)[None],
+                      (ratio["high"] * today)[None])
+
+
+def library_scenario(scenario_id: str, assets, today, beta_overrides=None, proxy: str = "BTC"
+                     ) -> Scenario:
+    """A bundled crash, applied bar by bar as moves relative to today's prices.
+
+    Assets the event's data has move as recorded (an alias counts: MATIC for POL); a
+    stablecoin without data stays at 1:1; any other asset follows ``proxy`` through its beta.
+    """
+    entry = library_entry(scenario_id)
+    lp = library_path(entry["id"])
+    assets = tuple(assets)
+
+    def own(a):
+        k = lp.column(a)
+        if k is None:
+            return None
+        d = lp.data[lp.assets[k]]
+        alias = "" if lp.assets[k] == a else f" {lp.assets[k]}"
+        return lp.close[:, k], lp.low[:, k], lp.high[:, k], f"event data{alias} ({d['bar']} {d['venue']})"
+
+    px = own(proxy)
+    px = px[:3] if px else None
+    ratio, used, method = _ratio_paths(
+        assets, len(lp.times), beta_overrides, own, proxy, px,
+        lambda a: InputError(f"the scenario has no {proxy} to proxy {a}", field="proxy", value=proxy))
+    times = list(lp.times)
     moves = {a: float(ratio["close"][-1, j] - 1.0) for j, a in enumerate(assets)}
     info = {k: entry.get(k) for k in ("event", "crash_days", "description", "sources",
                                       "reported_liquidations_text", "data_note")}
-    info["dates"] = [s.get("date") for s in steps]
-    return Scenario("library", entry["id"], entry["name"], assets, paths, labels, moves, used,
-                    method, info)
+    info.update(bar=lp.bar_label, bar_seconds=lp.bar, start=times[0], end=times[-1],
+                data={lp.assets[k]: lp.data[lp.assets[k]] for k in
+                      sorted({lp.column(a) for a in assets} - {None})})
+    return Scenario("library", entry["id"], entry["name"], assets, _scaled_paths(ratio, today),
+                    times, moves, used, method, info, times=times)
 
 
 # --------------------------------------------------------------------------- history
@@ -246,47 +313,38 @@ def history_scenario(history, assets, today, beta_overrides=None, proxy: str = "
     steps. Assets the history lacks follow ``proxy`` through their beta.
     """
     assets = tuple(assets)
-    today = np.asarray(today, float)
     hist_assets = list(history.assets)
     n_t = len(history.times)
     if n_t < 2:
         raise InputError("needs at least two rows (today and one step)", field="history",
                          value=f"{n_t} row(s)")
-    betas = resolve_betas(assets, beta_overrides)
-    close = np.empty((n_t, len(assets))); low = np.empty_like(close); high = np.empty_like(close)
-    method, used = {}, {}
-    px_j = hist_assets.index(proxy) if proxy in hist_assets else None
-    for j, a in enumerate(assets):
-        b, src = betas[a]
-        used[a] = b
-        k = None
+    def own(a):
         for name in (a, canonical_asset(a)):
             if name in hist_assets:
                 k = hist_assets.index(name)
-                break
-        if k is not None:
-            c0 = history.close[0, k]
-            close[:, j] = history.close[:, k] / c0
-            low[:, j] = history.low[:, k] / c0
-            high[:, j] = history.high[:, k] / c0
-            method[a] = "history" + ("" if history.has_ohlc[k] else " (closes only)")
-        elif a in stablecoins() and a not in (beta_overrides or {}):
-            close[:, j] = low[:, j] = high[:, j] = 1.0
-            method[a] = "stablecoin (held at 1:1)"
-        else:
-            if px_j is None:
-                have = ", ".join(hist_assets)
-                raise InputError(f"the price history has no {a} and no {proxy} to proxy it "
-                                 f"(it has {have}); add a file for {a} or choose --proxy",
-                                 field="history", value=a)
-            c0 = history.close[0, px_j]
-            c, lo, hi = _proxy_ohlc(history.close[:, px_j] / c0, history.low[:, px_j] / c0,
-                                    history.high[:, px_j] / c0, b)
-            close[:, j], low[:, j], high[:, j] = c, lo, hi
-            method[a] = f"proxy {proxy}, beta {b:g} ({src})"
-    paths = PricePaths((close * today)[None], (low * today)[None], (high * today)[None])
+                c0 = history.close[0, k]
+                return (history.close[:, k] / c0, history.low[:, k] / c0, history.high[:, k] / c0,
+                        "history" + ("" if history.has_ohlc[k] else " (closes only)"))
+        return None
+
+    def no_proxy(a):
+        have = ", ".join(hist_assets)
+        return InputError(f"the price history has no {a} and no {proxy} to proxy it "
+                          f"(it has {have}); add a file for {a} or choose --proxy",
+                          field="history", value=a)
+
+    px = own(proxy)[:3] if proxy in hist_assets else None
+    ratio, used, method = _ratio_paths(assets, n_t, beta_overrides, own, proxy, px, no_proxy)
+    paths = _scaled_paths(ratio, today)
+    close = ratio["close"]
     times = [str(np.datetime_as_string(t, unit="m")).replace("T00:00", "") for t in history.times]
     moves = {a: float(close[-1, j] - 1.0) for j, a in enumerate(assets)}
     first, last = times[0], times[-1]
     return Scenario("history", "history", f"Replay {first} → {last}", assets, paths, times, moves,
-                    used, method, {"sources": list(history.sources), "from": first, "to": last})
+                    used, method, {"sources": list(history.sources), "from": first, "to": last},
+                    times=[iso_utc(t) for t in history.times])
+
+
+def iso_utc(t) -> str:
+    """ISO 8601 UTC with a ``Z``, to the second: ``2025-12-18T15:00:00Z``."""
+    return str(np.datetime_as_string(np.datetime64(t, "s"), unit="s")) + "Z"

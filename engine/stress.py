@@ -17,7 +17,8 @@ from .attribution import account_liquidation_step, pnl_by_asset, wallet_losses
 from .book import Book, compile_book
 from .portfolio import Loan, Perp, Portfolio
 from .replay import PricePaths, max_drawdown, run_book
-from .scenarios import Scenario, beta_move, resolve_betas, stablecoins
+from .scenarios import (Scenario, beta_move, library, library_scenario, resolve_betas,
+                        stablecoins)
 
 
 def _f(x) -> float | None:
@@ -92,13 +93,24 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- stress
-def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
-    """Run ``scenario`` on ``p``: per-position liquidation and P&L, accounts, portfolio."""
+def _time_of(scenario: Scenario, step: int) -> str | None:
+    """ISO 8601 UTC time of ``step`` (None when not liquidated or the scenario has no times)."""
+    return scenario.times[step] if step >= 0 and scenario.times else None
+
+
+def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series: bool = True,
+           _liq_rows: dict | None = None) -> dict:
+    """Run ``scenario`` on ``p``: per-position liquidation and P&L, accounts, portfolio.
+
+    ``liquidation_step`` indexes the scenario's steps; ``liquidation_time`` is that step's
+    ISO 8601 UTC time (bar end for a bundled crash, the row's stamp for an imported history,
+    null for a shock). ``series=False`` leaves out the per-step series.
+    """
     book = book or compile_book(p)
     if tuple(scenario.assets) != tuple(book.assets):
         raise ValueError("scenario built for other assets than the book")
-    out = run_book(book, scenario.paths, track_positions=book.n_positions <= 2000)
-    liq_rows = {r["id"]: r for r in liquidation_prices(p, book)}
+    out = run_book(book, scenario.paths, track_positions=series and book.n_positions <= 2000)
+    liq_rows = _liq_rows or {r["id"]: r for r in liquidation_prices(p, book)}
     by_id = {pos.id: pos for pos in p.positions}
     labels = scenario.labels
     positions = []
@@ -109,6 +121,7 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
         row = {"id": pid, "asset": book.labels[i], "kind": book.kinds[i],
                "liquidation_price": liq_rows[pid]["liquidation_price"],
                "liquidated": step >= 0, "liquidation_step": step if step >= 0 else None,
+               "liquidation_time": _time_of(scenario, step),
                "liquidation_label": labels[step] if step >= 0 else None,
                "value_before": before, "value_after": after, "pnl": after - before}
         pos = by_id[pid]
@@ -129,6 +142,7 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
                          "value_after": float(vals[-1]), "pnl": float(vals[-1] - vals[0]),
                          "liquidated": liquidated,
                          "liquidation_step": step if liquidated else None,
+                         "liquidation_time": _time_of(scenario, step),
                          "margin_ratio_before": _f(out.account_margin_ratio[0, 0, j]),
                          # while the account exists (up to its liquidation step)
                          "max_margin_ratio": _f(np.max(out.account_margin_ratio[
@@ -137,16 +151,7 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
                             wallet_losses(book, out.liq_step))
     value = out.value[0]
     v0, v1 = float(value[0]), float(value[-1])
-    series = {"labels": labels, "value": value.tolist()}
-    if out.position_values is not None:
-        series["positions"] = {pid: out.position_values[0, :, i].tolist() for i, pid in enumerate(book.ids)}
-    if len(book.loan_pos) and out.loan_health is not None:
-        series["health_factor"] = {book.ids[i]: [_f(x) for x in out.loan_health[0, :, k]]
-                                   for k, i in enumerate(book.loan_pos)}
-    if book.n_accounts:
-        series["margin_ratio"] = {aid: [_f(x) for x in out.account_margin_ratio[0, :, j]]
-                                  for j, aid in enumerate(book.account_ids)}
-    return {
+    rep = {
         "scenario": {"kind": scenario.kind, "id": scenario.id, "name": scenario.name,
                      "steps": scenario.n_steps, "labels": labels, **_jsonable(scenario.info)},
         "moves": scenario.moves,
@@ -158,11 +163,46 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
                       "pnl_fraction": (v1 - v0) / abs(v0) if v0 else None,
                       "max_drawdown": float(max_drawdown(value)),
                       "min_value": float(value.min()), "min_value_step": int(value.argmin()),
+                      "min_value_time": _time_of(scenario, int(value.argmin())),
                       "liquidated_positions": int(sum(r["liquidated"] for r in positions))},
         "by_asset": by_asset,
-        "series": series,
         "warnings": [str(w) for w in book.warnings],
     }
+    if series:
+        ser = {"labels": labels, "times": scenario.times, "value": value.tolist()}
+        if out.position_values is not None:
+            ser["positions"] = {pid: out.position_values[0, :, i].tolist() for i, pid in enumerate(book.ids)}
+        if len(book.loan_pos) and out.loan_health is not None:
+            ser["health_factor"] = {book.ids[i]: [_f(x) for x in out.loan_health[0, :, k]]
+                                    for k, i in enumerate(book.loan_pos)}
+        if book.n_accounts:
+            ser["margin_ratio"] = {aid: [_f(x) for x in out.account_margin_ratio[0, :, j]]
+                                   for j, aid in enumerate(book.account_ids)}
+        rep["series"] = ser
+    return rep
+
+
+def stress_all(p: Portfolio, scenario_ids=None, book: Book | None = None,
+               beta_overrides: dict[str, float] | None = None, proxy: str = "BTC") -> dict:
+    """Every bundled crash (or those of ``scenario_ids``, in that order) on ``p``.
+
+    ``{"scenarios": [{"id", "name", "crash_days", "steps", "bar", "portfolio", "positions",
+    "accounts", "by_asset", "method"}, ...], "warnings": [...]}``: per scenario the same
+    keys as :func:`stress`, without the per-step series.
+    """
+    book = book or compile_book(p)
+    ids = [s["id"] for s in library()] if scenario_ids is None else list(scenario_ids)
+    liq_rows = {r["id"]: r for r in liquidation_prices(p, book)}
+    out = []
+    for sid in ids:
+        scen = library_scenario(sid, book.assets, book.today, beta_overrides, proxy)
+        rep = stress(p, scen, book, series=False, _liq_rows=liq_rows)
+        out.append({"id": scen.id, "name": scen.name, "crash_days": scen.info.get("crash_days"),
+                    "steps": scen.n_steps, "bar": scen.info.get("bar"),
+                    "start": scen.info.get("start"), "end": scen.info.get("end"),
+                    **{k: rep[k] for k in ("portfolio", "positions", "accounts", "by_asset",
+                                           "method")}})
+    return {"scenarios": out, "warnings": [str(w) for w in book.warnings]}
 
 
 def _jsonable(d: dict) -> dict:

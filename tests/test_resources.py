@@ -56,7 +56,7 @@ def test_formats_and_sources(venues, aave, calibration, scenarios):
     assert venues["format"] == "crashlab.venues/1"
     assert aave["format"] == "crashlab.aave_v3/1"
     assert calibration["format"] == "crashlab.calibration/1"
-    assert scenarios["format"] == "crashlab.scenarios/1"
+    assert scenarios["format"] == "crashlab.scenarios/2"
     for doc in (venues, aave, calibration, scenarios):
         assert isinstance(doc["source"], str) and doc["source"].strip()
     for name, venue in venues["venues"].items():
@@ -275,54 +275,64 @@ def test_scenario_sources_have_urls(scenarios):
 
 
 def test_scenario_steps(scenarios):
+    """Format 2: one real OHLC path per event (ratios to step 0), bar ends in UTC."""
     for s in scenarios["scenarios"]:
-        steps = s["steps"]
-        assert len(steps) >= 2, s["id"]
-        step0 = steps[0]
+        path = s["path"]
         first_crash = dt.date.fromisoformat(s["crash_days"][0])
-        assert dt.date.fromisoformat(step0["date"]) == first_crash - dt.timedelta(days=1), s["id"]
-        for m in step0.get("moves", {}).values():
-            assert all(v == 0 for v in m.values()), s["id"]
-        assets = set(steps[1]["moves"])
-        assert "BTC" in assets, s["id"]
-        assert set(s["peak"]["moves"]) == assets, s["id"]
-        dates = [dt.date.fromisoformat(st["date"]) for st in steps]
-        assert dates == sorted(dates), s["id"]
-        for st in steps[1:]:
-            assert st["label"], s["id"]
-            for asset, m in st["moves"].items():
-                where = (s["id"], st["date"], asset)
-                for k in ("low", "close", "high"):
-                    assert _is_number(m[k]) and m[k] > -1, where
-                assert m["low"] <= m["close"] <= m["high"], where
-                assert m["high"] == max(0.0, m["close"]), where
+        last_crash = dt.date.fromisoformat(s["crash_days"][-1])
+        times = [dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in path["times"]]
+        assert times[0] == dt.datetime.combine(first_crash, dt.time(), dt.timezone.utc), s["id"]
+        assert times[-1] == dt.datetime.combine(last_crash + dt.timedelta(days=1), dt.time(),
+                                                dt.timezone.utc), s["id"]
+        assert all((b - a).total_seconds() == path["bar"] for a, b in zip(times, times[1:])), s["id"]
+        assert path["steps"] == len(times) - 1 >= 2, s["id"]
+        assert "BTC" in path["assets"], s["id"]
+        assert set(s["peak"]["moves"]) <= set(path["assets"]) | {"DOT"}, s["id"]
+        for asset, row in path["assets"].items():
+            where = (s["id"], asset)
+            assert row["bar"] in ("1h", "4h", "1d") and row["venue"] and row["source"], where
+            assert len(row["close"]) == len(row["low"]) == len(row["high"]) == len(times), where
+            assert row["close"][0] == row["low"][0] == row["high"][0] == 1.0, where
+            for lo, c, hi in zip(row["low"], row["close"], row["high"]):
+                assert _is_number(lo) and 0 < lo <= c <= hi, where
         for asset, v in s["peak"]["moves"].items():
             assert _is_number(v) and -1 < v <= 0, (s["id"], asset)
 
 
 def test_scenario_spot_checks(scenarios):
+    """The real paths reproduce the per-event moves of CRASHES.md section 2 (3 decimals),
+    which were computed from the same Binance bars."""
     by_event = {s["event"]: s for s in scenarios["scenarios"]}
 
     def move(ev, asset):
-        return by_event[ev]["steps"][1]["moves"][asset]
+        row = by_event[ev]["path"]["assets"][asset]
+        return {"low": min(row["low"]) - 1, "close": row["close"][-1] - 1, "high": max(row["high"]) - 1}
+
+    def near(ev, asset, key, published):
+        assert move(ev, asset)[key] == pytest.approx(published, abs=6e-4), (ev, asset, key)
 
     e11 = by_event["E11"]
     assert e11["crash_days"] == ["2025-12-18", "2025-12-18"]
     assert e11["reported_liquidations_usd"] == 550_000_000
     assert e11["btc_peak_to_trough"] == -0.065
-    assert move("E11", "SOL") == {"low": -0.052, "close": -0.03, "high": 0.0}
-    assert move("E11", "SUI")["low"] == -0.068
-    assert move("E9", "BTC")["low"] == -0.162 and move("E9", "BTC")["close"] == -0.091
-    assert move("E9", "DOT")["low"] == -0.845
-    assert move("E1", "LINK") == {"low": -0.644, "close": -0.362, "high": 0.0}  # ex-wick
-    assert by_event["E1"]["peak"]["moves"]["LINK"] == -0.727
-    assert move("E6", "MATIC") == {"low": -0.103, "close": 0.005, "high": 0.005}
-    assert move("E3", "UST")["low"] == -0.775
+    near("E11", "SOL", "low", -0.052)
+    near("E11", "SOL", "close", -0.03)
+    near("E11", "SUI", "low", -0.068)
+    assert move("E11", "BTC")["high"] > 0.035          # the rally to ~$89.5k before $85k broke
+    near("E9", "BTC", "low", -0.162)
+    near("E9", "BTC", "close", -0.091)
+    near("E9", "DOT", "low", -0.845)
+    near("E1", "LINK", "low", -0.644)                 # ex-wick: the 0.0001 print is removed
+    near("E1", "LINK", "close", -0.362)
+    near("E6", "MATIC", "low", -0.103)
+    near("E6", "MATIC", "close", 0.005)
+    near("E3", "UST", "low", -0.775)
     assert -1 < move("E3", "LUNA")["low"] < -0.9999
-    assert move("E5", "FTT")["low"] == -0.916
-    assert move("E12", "SOL")["low"] == -0.462
-    assert "DOT" not in by_event["E12"]["steps"][1]["moves"]
-    assert "POL" in by_event["E8"]["steps"][1]["moves"]
-    assert "MATIC" in by_event["E7"]["steps"][1]["moves"]
+    near("E5", "FTT", "low", -0.916)
+    near("E12", "SOL", "low", -0.462)
+    assert move("E6", "USDC")["low"] == pytest.approx(0.8774 / 0.999869 - 1, abs=1e-3)  # SVB depeg
+    assert "DOT" not in by_event["E12"]["path"]["assets"]
+    assert "POL" in by_event["E8"]["path"]["assets"]
+    assert "MATIC" in by_event["E7"]["path"]["assets"]
     assert by_event["E2"]["reported_liquidations_usd"] == 8_600_000_000
     assert by_event["E6"]["reported_liquidations_usd"] is None

@@ -33,7 +33,8 @@ def test_library_has_twelve_cited_events():
     assert len(lib) == 12
     for s in lib:
         assert s["sources"] and all(src.get("url", "").startswith("http") for src in s["sources"])
-        assert s["steps"][0].get("moves", {}).get("BTC", {}).get("close", 0.0) == 0.0
+        btc = s["path"]["assets"]["BTC"]
+        assert btc["close"][0] == btc["low"][0] == btc["high"][0] == 1.0     # step 0 = the close before
 
 
 def test_dec18_scenario_on_demo():
@@ -42,12 +43,19 @@ def test_dec18_scenario_on_demo():
     sc = library_scenario("2025-12-18-btc-loses-85k", book.assets, book.today)
     rep = stress(p, sc, book)
     rows = {r["id"]: r for r in rep["positions"]}
-    # SOL low -5.2% from 121 -> 114.71 < the 10x long's liquidation price 118.85
-    assert sc.paths.low[0, 1, book.asset_index("SOL")] == pytest.approx(121 * (1 - 0.052))
-    assert rows["sol-10x"]["liquidated"] and rows["sol-10x"]["liquidation_step"] == 1
+    # real hourly bars now: SOL's low (-5.2% from the 17 Dec close, 121 -> ~114.7) is below the
+    # 10x long's liquidation price 118.85 in the 17:00-18:00 bar (step 18)
+    sol = book.asset_index("SOL")
+    assert sc.paths.low[0, :, sol].min() == pytest.approx(121 * (1 - 0.052), rel=2e-3)
+    step = rows["sol-10x"]["liquidation_step"]
+    assert rows["sol-10x"]["liquidated"] and step == 18
+    assert sc.paths.low[0, step, sol] <= rows["sol-10x"]["liquidation_price"] < sc.paths.low[0, :step, sol].min()
+    assert rows["sol-10x"]["liquidation_time"] == "2025-12-18T18:00:00Z" == sc.times[step]
     assert rows["sol-10x"]["value_after"] == 0.0
     assert not rows["cold-btc"]["liquidated"]
-    assert rows["cold-btc"]["pnl"] == pytest.approx(0.8 * 85000 * -0.008)
+    btc_close = sc.paths.close[0, -1, book.asset_index("BTC")] / 85000 - 1      # -0.84 % (real close)
+    assert btc_close == pytest.approx(-0.008, abs=5e-4)
+    assert rows["cold-btc"]["pnl"] == pytest.approx(0.8 * 85000 * btc_close)
     pf = rep["portfolio"]
     assert pf["pnl"] == pytest.approx(sum(r["pnl"] for r in rep["positions"])
                                       + sum(a["pnl"] for a in rep["accounts"]) -
@@ -73,8 +81,8 @@ def test_proxy_for_assets_missing_from_event():
     sc = library_scenario("2025-10-10-liquidation-cascade", book.assets, book.today)
     assert sc.method["HYPE"].startswith("proxy BTC, beta 1")   # no calibration: beta 1 (default)
     from engine import library_entry
-    btc_close = library_entry("2025-10-10-liquidation-cascade")["steps"][-1]["moves"]["BTC"]["close"]
-    assert sc.paths.close[0, -1, book.asset_index("HYPE")] / 40 == pytest.approx(1 + btc_close)
+    btc_close = library_entry("2025-10-10-liquidation-cascade")["path"]["assets"]["BTC"]["close"][-1]
+    assert sc.paths.close[0, -1, book.asset_index("HYPE")] / 40 == pytest.approx(btc_close)
 
 
 # ------------------------------------------------------------------ imported history (real files)

@@ -277,8 +277,9 @@ def test_replay_with_scrubber_and_liquidation_marks(window, qtbot):
     assert np.allclose(y, res.value) and y[0] == pytest.approx(96265.0)
     rv.set_step(0)
     assert rv.value_chart.played.getData()[1].tolist() == [pytest.approx(96265.0)]
-    rv.timeline.setValue(1)
-    assert rv.step == 1
+    last = len(res.value) - 1                # real hourly bars: liquidations happen along the way
+    rv.timeline.setValue(last)
+    assert rv.step == last
     statuses = rv.positions_model.column_values(7)
     liquidated = [s for s in statuses if s.startswith("LIQUIDATED")]
     assert len(liquidated) == res.report["portfolio"]["liquidated_positions"] > 0
