@@ -12,7 +12,7 @@ import pytest
 
 from engine import (compile_book, history_scenario, library, library_scenario, load_portfolio,
                     portfolio_from_dict, shock_scenario, stress, stress_all)
-from engine.price_history import load_price_history
+from engine.prices import load_price_history
 from engine.scenarios import library_path
 from test_stress_cli import DEMO, ROOT, run_cli
 
