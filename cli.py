@@ -41,7 +41,7 @@ FIELD_FLAGS = {
     "cascade": "--cascade", "cascade.strength": "--cascade",
     "cascade.half_life_days": "--cascade-half-life", "history": "--prices", "prices": "--prices",
     "shock": "--shock", "start": "--from", "end": "--to", "proxy": "--proxy",
-    "scenario": "--scenario",
+    "scenario": "--scenario", "depeg": "--depeg",
 }
 
 
@@ -361,6 +361,9 @@ def print_stress(p, rep) -> None:
     proxies = {a: m for a, m in rep["method"].items() if m.startswith("proxy")}
     if proxies:
         print("Assets not in the scenario data: " + "; ".join(f"{a} {m}" for a, m in proxies.items()))
+    pegged = {a: m for a, m in rep["method"].items() if m.startswith(("follows ", "pegged to "))}
+    if pegged:
+        print("Pegged assets: " + "; ".join(f"{a} {m}" for a, m in pegged.items()))
 
 
 def cmd_reverse(args) -> int:
@@ -397,13 +400,14 @@ def _half_life(text: str) -> float:
 def cmd_montecarlo(args) -> int:
     from engine.cascade import CascadeParams
     from engine.montecarlo import MonteCarloRequest, run_montecarlo, validate_request
+    from engine.pegs import depeg_setting
     req = MonteCarloRequest(
         n_paths=args.paths, days=args.days, seed=args.seed, model=args.model,
         steps_per_day=args.steps_per_day, vols=_parse_assign(args.vol, "--vol") or None,
         beta_overrides=_parse_assign(args.beta, "--beta") or None,
         cascade=CascadeParams(strength=float(args.cascade),
                               half_life_days=_half_life(args.cascade_half_life)) if args.cascade else None,
-        chunk_paths=args.chunk)
+        chunk_paths=args.chunk, depeg=depeg_setting(args.depeg))
     validate_request(req)              # bad flags fail before any file is read
     if args.prices:
         from engine.prices import load_price_history, parse_prices_arg
@@ -467,7 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "one (a matrix of positions x crashes)")
     p.add_argument("--prices", action="append",
                    help="price history CSV; repeat, or ASSET=FILE for single-asset files")
-    p.add_argument("--shock", help="instant move, e.g. BTC=-30%%,SOL=-45%%")
+    p.add_argument("--shock", help="instant move, e.g. BTC=-30%%,SOL=-45%%; other assets move by "
+                   "their beta to BTC, wrapped and staked tokens with their base (WETH with ETH) and "
+                   "stablecoins not at all; a move given for a pegged asset is a de-peg on top of "
+                   "its base: ETH=-30%%,STETH=-5%% is stETH -33.5%%, USDE=-35%% moves USDe alone")
     p.add_argument("--from", dest="start", help="first row (today) of the history window")
     p.add_argument("--to", dest="end", help="last row of the history window")
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
@@ -494,6 +501,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cascade-half-life", default="1",
                    help="days over which half of the cascade's price impact reverts (inf = permanent)")
     p.add_argument("--chunk", type=int, default=0, help="paths per chunk (0 = automatic)")
+    p.add_argument("--depeg", default="default",
+                   help="de-peg jumps of stablecoins and wrapped/staked tokens: default (historical "
+                        "frequencies and depths, resources/pegs.json), off, or a rate in events per "
+                        "pegged asset per year, e.g. 0.5")
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
     p.add_argument("--json", action="store_true")
     return ap

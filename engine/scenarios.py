@@ -12,13 +12,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import pegs
 from .errors import InputError
 from .parsing import asset_symbol
 from .replay import PricePaths
 from .resources import load_json_resource
 
 DEFAULT_BETA = 1.0
-STABLE_DEFAULT = ("USDC", "USDT", "DAI", "USDE", "FDUSD", "BUSD", "TUSD", "USDS", "PYUSD", "GHO")
 
 
 # --------------------------------------------------------------------------- calibration
@@ -33,25 +33,32 @@ def _calib_assets() -> dict:
 
 
 def stablecoins() -> tuple[str, ...]:
-    return tuple(a.upper() for a in calibration().get("stablecoins", STABLE_DEFAULT))
+    """The stablecoins pegged today (:mod:`engine.pegs`, ``resources/pegs.json``)."""
+    return pegs.stablecoins()
 
 
 def canonical_asset(asset: str) -> str:
     """The asset whose calibration stands for ``asset``: the symbol
-    (:func:`engine.parsing.normalize_symbol`, so ``BTCEUR`` is ``BTC``) mapped through the
-    calibration's aliases (wrapped and staked tokens: ``WBTC`` -> ``BTC``)."""
-    aliases = {k.upper(): v.upper() for k, v in calibration().get("aliases", {}).items()}
+    (:func:`engine.parsing.normalize_symbol`, so ``BTCEUR`` is ``BTC``), the base of a wrapped
+    or staked token (``WBTC`` -> ``BTC``, ``BNSOL`` -> ``SOL``, from ``resources/pegs.json``),
+    else mapped through the calibration's aliases (``MATIC`` -> ``POL``)."""
     a = asset_symbol(asset)
+    p = pegs.peg_of(a)
+    if p is not None and not p.stable:
+        return p.base
+    aliases = {k.upper(): v.upper() for k, v in calibration().get("aliases", {}).items()}
     return aliases.get(a, a)
 
 
 def bundled_beta(asset: str) -> tuple[float, str]:
-    """Beta of ``asset`` to BTC from the bundled calibration: (beta, where it came from)."""
+    """Beta of ``asset`` to BTC from the bundled calibration: (beta, where it came from). A
+    wrapped or staked token has its base's (``follows ETH (wrapped)``), a stablecoin 0."""
     a = asset.upper()
     if a == "BTC":
         return 1.0, "BTC"
-    if a in stablecoins():
-        return 0.0, "stablecoin"
+    p = pegs.peg_of(a)
+    if p is not None:
+        return (0.0 if p.stable else bundled_beta(p.base)[0]), p.describe()
     assets = _calib_assets()
     for key in (a, canonical_asset(a)):
         row = assets.get(key)
@@ -61,11 +68,16 @@ def bundled_beta(asset: str) -> tuple[float, str]:
 
 
 def resolve_betas(assets, overrides: dict[str, float] | None = None) -> dict[str, tuple[float, str]]:
+    """(beta, source) of every asset: the user's override, else the bundled beta. A pegged
+    asset without an override of its own follows its base, the base's override included."""
     overrides = {k.upper(): float(v) for k, v in (overrides or {}).items()}
     out = {}
     for a in assets:
+        p = pegs.following(a, overrides)
         if a in overrides:
             out[a] = (overrides[a], "override")
+        elif p is not None and not p.stable and p.base in overrides:
+            out[a] = (overrides[p.base], f"{p.describe()}, {p.base} override")
         else:
             out[a] = bundled_beta(a)
     return out
@@ -130,29 +142,51 @@ def parse_shock(text: str) -> dict[str, float]:
 
 def shock_moves(assets, btc_move: float, overrides: dict[str, float] | None = None,
                 beta_overrides: dict[str, float] | None = None) -> tuple[dict, dict, dict]:
-    """Moves of every asset for a BTC move: explicit overrides win, else the beta rule."""
+    """Moves of every asset for a BTC move: (moves, betas used, method per asset).
+
+    An asset with an explicit move (``overrides``) takes it; BTC takes ``btc_move``; any other
+    asset moves by its beta, ``1 + r = (1 + r_BTC) ** beta``. A pegged asset
+    (:mod:`engine.pegs`) moves with its base (a stablecoin: not at all) and an explicit move
+    of it is a de-peg on top: ``ETH=-30%,STETH=-5%`` moves stETH by 0.70 x 0.95 - 1 = -33.5 %.
+    """
     overrides = {k.upper(): v for k, v in (overrides or {}).items()}
+    beta_overrides = {k.upper(): v for k, v in (beta_overrides or {}).items()}
     betas = resolve_betas(assets, beta_overrides)
+
+    def own_move(a):
+        if a in overrides:
+            return overrides[a], "explicit"
+        if a == "BTC":
+            return btc_move, "BTC move"
+        b, src = resolve_betas([a], beta_overrides)[a]
+        return float(beta_move(btc_move, b)), f"beta {b:g} ({src})"
+
     moves, used, method = {}, {}, {}
     for a in assets:
-        b, src = betas[a]
-        used[a] = b
-        if a in overrides:
-            moves[a] = overrides[a]
-            method[a] = "explicit"
-        elif a == "BTC":
-            moves[a] = btc_move
-            method[a] = "BTC move"
-        else:
-            moves[a] = float(beta_move(btc_move, b))
-            method[a] = f"beta {b:g} ({src})"
+        used[a] = betas[a][0]
+        p = pegs.following(a, beta_overrides)
+        if p is None:
+            moves[a], method[a] = own_move(a)
+            continue
+        base = 0.0 if p.stable else own_move(p.base)[0]
+        depeg = overrides.get(a)
+        moves[a] = (1.0 + base) * (1.0 + (depeg or 0.0)) - 1.0
+        method[a] = p.describe() + ("" if depeg is None else f", {pegs.depeg_text(depeg)}")
     return moves, used, method
 
 
 def shock_scenario(assets, today, spec: dict[str, float],
                    beta_overrides: dict[str, float] | None = None) -> Scenario:
-    """An instant move: step 1 prices = today * (1 + move); BTC's move drives the others."""
+    """An instant move: step 1 prices = today * (1 + move); BTC's move drives the others
+    (:func:`shock_moves`). An asset of ``spec`` that is neither BTC, nor held, nor the base
+    of a pegged asset held is an error (it would move nothing)."""
     spec = {k.upper(): v for k, v in spec.items()}
+    bases = {p.base for p in map(pegs.peg_of, assets) if p is not None}
+    stray = [a for a in spec if a != "BTC" and a not in assets and a not in bases]
+    if stray:
+        raise InputError(f"{stray[0]} is not in the portfolio (it holds {', '.join(assets)}); "
+                         "a shock moves BTC, assets held and the base of a pegged asset held",
+                         field=f"shock.{stray[0]}", value=spec[stray[0]])
     btc = spec.get("BTC", 0.0)
     moves, used, method = shock_moves(assets, btc, spec, beta_overrides)
     today = np.asarray(today, float)
@@ -239,28 +273,40 @@ def _proxy_ohlc(ratio_close, ratio_low, ratio_high, beta):
 def _ratio_paths(assets, n_t: int, beta_overrides, own, proxy: str, proxy_ratios, no_proxy):
     """(close, low, high) ratios to step 0 ``(n_t, n_assets)``, betas used and method per asset.
 
-    ``own(asset)`` gives the data's ``(close, low, high, method)`` or None; a stablecoin without
-    data is held at 1:1; any other asset follows ``proxy_ratios`` (or None) through its beta,
-    and ``no_proxy(asset)`` is the error raised when there is no proxy.
+    ``own(asset, exact)`` gives the data's ``(close, low, high, method)`` for the asset (with
+    ``exact`` False also under an alias) or None. A pegged asset (:mod:`engine.pegs`) takes its
+    own recorded path when the data has one (USDC in SVB), else follows its base (a
+    stablecoin: held at today's price). Any other asset without data follows
+    ``proxy_ratios`` (or None) through its beta; ``no_proxy(asset)`` is the error raised when
+    there is no proxy.
     """
     betas = resolve_betas(assets, beta_overrides)
     ratio = {k: np.ones((n_t, len(assets))) for k in ("close", "low", "high")}
     method, used = {}, {}
-    for j, a in enumerate(assets):
-        b, src = betas[a]
-        used[a] = b
-        got = own(a)
+
+    def series(x):                  # an unpegged asset (or a base): its data, else the proxy
+        got = own(x, False)
         if got is not None:
-            *series, method[a] = got
-        elif a in stablecoins() and a not in (beta_overrides or {}):
-            series = (1.0, 1.0, 1.0)
-            method[a] = "stablecoin (held at 1:1)"
+            return tuple(got[:3]), got[3], False
+        if proxy_ratios is None:
+            raise no_proxy(x)
+        b, src = resolve_betas([x], beta_overrides)[x]
+        return _proxy_ohlc(*proxy_ratios, b), f"proxy {proxy}, beta {b:g} ({src})", True
+
+    for j, a in enumerate(assets):
+        used[a] = betas[a][0]
+        p = pegs.following(a, beta_overrides)
+        got = own(a, True) if p is not None else None
+        if p is None:
+            values, method[a], _ = series(a)
+        elif got is not None:
+            *values, method[a] = got
+        elif p.stable:
+            values, method[a] = (1.0, 1.0, 1.0), p.describe()
         else:
-            if proxy_ratios is None:
-                raise no_proxy(a)
-            series = _proxy_ohlc(*proxy_ratios, b)
-            method[a] = f"proxy {proxy}, beta {b:g} ({src})"
-        ratio["close"][:, j], ratio["low"][:, j], ratio["high"][:, j] = series
+            values, how, proxied = series(p.base)
+            method[a] = p.describe() + (f"; {p.base}: {how}" if proxied else "")
+        ratio["close"][:, j], ratio["low"][:, j], ratio["high"][:, j] = values
     return ratio, used, method
 
 
@@ -274,15 +320,16 @@ def library_scenario(scenario_id: str, assets, today, beta_overrides=None, proxy
                      ) -> Scenario:
     """A bundled crash, applied bar by bar as moves relative to today's prices.
 
-    Assets the event's data has move as recorded (an alias counts: MATIC for POL); a
-    stablecoin without data stays at 1:1; any other asset follows ``proxy`` through its beta.
+    Assets the event's data has move as recorded (an alias counts: MATIC for POL); a pegged
+    asset without data of its own follows its base (:mod:`engine.pegs`: WETH follows ETH, a
+    stablecoin stays at today's price); any other asset follows ``proxy`` through its beta.
     """
     entry = library_entry(scenario_id)
     lp = library_path(entry["id"])
     assets = tuple(assets)
 
-    def own(a):
-        k = lp.column(a)
+    def own(a, exact=False):
+        k = (lp.assets.index(a) if a in lp.assets else None) if exact else lp.column(a)
         if k is None:
             return None
         d = lp.data[lp.assets[k]]
@@ -310,7 +357,9 @@ def history_scenario(history, assets, today, beta_overrides=None, proxy: str = "
     """Replay an imported :class:`~engine.prices.PriceHistory` relative to today.
 
     Row 0 is today: each asset's OHLC is scaled by ``today / close[0]``; rows 1.. are the
-    steps. Assets the history lacks follow ``proxy`` through their beta.
+    steps. A pegged asset without a column of its own follows its base (a stablecoin with one,
+    USDC or USDe, moves as recorded); other assets the history lacks follow ``proxy`` through
+    their beta.
     """
     assets = tuple(assets)
     hist_assets = list(history.assets)
@@ -318,8 +367,8 @@ def history_scenario(history, assets, today, beta_overrides=None, proxy: str = "
     if n_t < 2:
         raise InputError("needs at least two rows (today and one step)", field="history",
                          value=f"{n_t} row(s)")
-    def own(a):
-        for name in (a, canonical_asset(a)):
+    def own(a, exact=False):
+        for name in (a,) if exact else (a, canonical_asset(a)):
             if name in hist_assets:
                 k = hist_assets.index(name)
                 c0 = history.close[0, k]

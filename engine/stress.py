@@ -15,6 +15,7 @@ import numpy as np
 from . import liquidation as lq
 from .attribution import account_liquidation_step, pnl_by_asset, wallet_losses
 from .book import Book, compile_book
+from .pegs import depeg_factors
 from .portfolio import Loan, Perp, Portfolio
 from .replay import PricePaths, max_drawdown, run_book
 from .scenarios import (Scenario, beta_move, library, library_scenario, resolve_betas,
@@ -240,9 +241,11 @@ class ShockResult:
         return self.portfolio_after - self.portfolio_before
 
 
-def shock(book: Book, betas: dict[str, float], btc_move: float) -> ShockResult:
-    """Run one instant shock through the kernel (about 1 ms for a small book)."""
-    paths = shock_paths(book, [float(btc_move)], betas)
+def shock(book: Book, betas: dict[str, float], btc_move: float,
+          depegs: dict[str, float] | None = None) -> ShockResult:
+    """Run one instant shock through the kernel (about 1 ms for a small book); ``depegs``
+    moves pegged assets off their peg on top (:func:`shock_paths`)."""
+    paths = shock_paths(book, [float(btc_move)], betas, depegs)
     out = run_book(book, paths)
     before = out.position_start.copy()
     after = out.position_end[0].copy()
@@ -272,10 +275,12 @@ class Sensitivity:
     marks: list[tuple[str, float, float]]
 
 
-def sensitivity(book: Book, betas: dict[str, float], grid=SENSITIVITY_GRID) -> Sensitivity:
-    """The sensitivity curve: one kernel run over every move of ``grid``."""
+def sensitivity(book: Book, betas: dict[str, float], grid=SENSITIVITY_GRID,
+                depegs: dict[str, float] | None = None) -> Sensitivity:
+    """The sensitivity curve: one kernel run over every move of ``grid`` (with ``depegs``
+    held at every point)."""
     grid = np.asarray(grid, float)
-    out = run_book(book, shock_paths(book, grid, betas), series=False)
+    out = run_book(book, shock_paths(book, grid, betas, depegs), series=False)
     values = out.value[:, -1]
     marks = []
     liq_any = out.liq_step >= 0                       # (G, n)
@@ -296,11 +301,18 @@ def sensitivity(book: Book, betas: dict[str, float], grid=SENSITIVITY_GRID) -> S
 
 
 # --------------------------------------------------------------------------- reverse stress
-def shock_paths(book: Book, btc_moves, betas: dict[str, float]) -> PricePaths:
-    """One instant-shock path per BTC move: (G, 2, A) prices for moves of shape (G,)."""
+def shock_paths(book: Book, btc_moves, betas: dict[str, float],
+                depegs: dict[str, float] | None = None) -> PricePaths:
+    """One instant-shock path per BTC move: (G, 2, A) prices for moves of shape (G,).
+
+    Each asset moves by its beta (a pegged asset has its base's, a stablecoin 0:
+    :func:`engine.scenarios.resolve_betas`); ``depegs`` ``{asset: move}`` multiplies a pegged
+    asset held by ``1 + move`` on top (:func:`engine.pegs.depeg_factors`)."""
     r = np.asarray(btc_moves, float)
     beta = np.array([betas[a] for a in book.assets])
     after = book.today * (1.0 + beta_move(r[:, None], beta[None, :]))
+    if depegs:
+        after = after * depeg_factors(book.assets, depegs)[None, :]
     before = np.broadcast_to(book.today, after.shape)
     return PricePaths(np.stack([before, after], axis=1))
 

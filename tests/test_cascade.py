@@ -178,7 +178,7 @@ def test_bad_cascade_parameters():
 # --------------------------------------------------------------------------- Monte Carlo
 def test_altcoins_follow_the_amplified_btc_move_through_beta():
     p = load_portfolio(DEMO)
-    base = dict(n_paths=400, days=10, seed=21, model="student-t")
+    base = dict(n_paths=400, days=10, seed=21, model="student-t", depeg="off")
     plain = block_price_paths(p, MonteCarloRequest(**base), 0)
     casc = block_price_paths(p, MonteCarloRequest(**base, cascade=CascadeParams(strength=1.0)), 0)
     book = compile_book(p)

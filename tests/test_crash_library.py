@@ -81,9 +81,10 @@ def test_stablecoin_with_event_data_moves_and_alias_and_proxy_methods():
     assert sc.times[-1] == "2023-03-12T00:00:00Z" and sc.n_steps == 72
     rep = stress(p, sc, book)
     assert rep["scenario"]["bar"] == "1h" and rep["scenario"]["data"]["USDC"]["source"].endswith("yahoo.csv")
-    # without data a stablecoin stays at 1:1 (2025 events have no USDC file)
+    # without data a stablecoin stays at today's price (2025 events have no USDC file)
     sc2 = library_scenario("2025-12-18-btc-loses-85k", book.assets, book.today)
-    assert sc2.method["USDC"] == "stablecoin (held at 1:1)"
+    assert sc2.method["USDC"] == "pegged to $1 (stablecoin)"
+    assert (sc2.paths.close[0, :, u] == 1.0).all()
 
 
 # ------------------------------------------------------------------ the build script

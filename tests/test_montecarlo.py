@@ -116,7 +116,7 @@ def test_extremes_drawn_only_where_the_book_reads_them_change_nothing(demo, monk
     req = dict(n_paths=3000, days=12, seed=8, sample_paths=50,
                cascade=None if cascade is None else CascadeParams(strength=cascade))
     lean = _final(demo, MonteCarloRequest(**req))
-    every = lambda book, model, need_btc_low: (np.arange(model.n_sim), np.arange(model.n_sim))  # noqa: E731
+    every = lambda book, model, need_btc_low, book_sim: (np.arange(model.n_sim), np.arange(model.n_sim))  # noqa: E731
     monkeypatch.setattr(mc, "extreme_columns", every)
     full = _final(demo, MonteCarloRequest(**req))
     assert lean.var == full.var and lean.cvar == full.cvar
@@ -125,14 +125,16 @@ def test_extremes_drawn_only_where_the_book_reads_them_change_nothing(demo, monk
     assert lean.liquidation_probability.sum() > 0
 
 
-def test_prices_are_consistent_paths(demo):
-    paths = block_price_paths(demo, MonteCarloRequest(n_paths=500, days=15, seed=9), 0)
+@pytest.mark.parametrize("depeg", ["default", "off"])
+def test_prices_are_consistent_paths(demo, depeg):
+    paths = block_price_paths(demo, MonteCarloRequest(n_paths=500, days=15, seed=9, depeg=depeg), 0)
     book = compile_book(demo)
     assert np.array_equal(paths.close[:, 0], np.broadcast_to(book.today, paths.close[:, 0].shape))
     assert (paths.low <= paths.close).all() and (paths.close <= paths.high).all()
     assert np.isfinite(paths.close).all() and (paths.low > 0).all()
-    usdc = book.assets.index("USDC")
-    assert (paths.close[:, :, usdc] == 1.0).all()         # stablecoins held at 1:1
+    if depeg == "off":
+        usdc = book.assets.index("USDC")
+        assert (paths.close[:, :, usdc] == 1.0).all()     # stablecoins held at 1:1
 
 
 # --------------------------------------------------------------------------- analytic checks

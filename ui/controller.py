@@ -63,6 +63,7 @@ class Controller(QObject):
         self.shock: ShockResult | None = None
         self.shock_move = -0.30
         self.beta_overrides: dict[str, float] = {}
+        self.depegs: dict[str, float] = {}      # Shock view: pegged asset -> de-peg (fraction)
         self.replay_spec: ReplaySpec | None = None
         self.mc_settings: MonteCarloSettings | None = None
         self.mc_live = True                 # re-run the Monte Carlo on changes once it has run
@@ -89,8 +90,7 @@ class Controller(QObject):
             self.analysis = None
             self.analysis_ready.emit(None)
             return
-        overrides = dict(self.beta_overrides)
-        self.runners["analysis"].start(lambda: analysis_job(port.copy(), overrides))
+        self._start_analysis(port)
         if self.replay_spec is not None:
             self.run_replay(self.replay_spec)
         if self.reverse_wanted:
@@ -98,13 +98,20 @@ class Controller(QObject):
         if self.mc_live and self.mc_settings is not None:
             self.run_montecarlo(self.mc_settings)
 
+    def _start_analysis(self, port) -> None:
+        overrides = dict(self.beta_overrides)
+        depegs = dict(self.depegs)
+        self.runners["analysis"].start(lambda: analysis_job(port.copy(), overrides, depegs=depegs))
+
     # ---- shock (synchronous, instant)
     def set_shock(self, move: float) -> ShockResult | None:
         self.shock_move = float(move)
         if self.analysis is None:
             return None
         t0 = time.perf_counter()
-        self.shock = evaluate_shock(self.analysis.book, self.analysis.betas, self.shock_move)
+        book = self.analysis.book
+        self.shock = evaluate_shock(book, self.analysis.betas, self.shock_move,
+                                    {a: v for a, v in self.depegs.items() if a in book.assets})
         self.last_shock_ms = (time.perf_counter() - t0) * 1000
         self.shock_ready.emit(self.shock)
         return self.shock
@@ -119,6 +126,17 @@ class Controller(QObject):
             self.analysis.beta_sources = {a: s for a, (_, s) in res.items()}
             self.set_shock(self.shock_move)
         self.schedule()
+
+    def set_depegs(self, depegs: dict[str, float]) -> None:
+        """De-pegs of pegged assets in the Shock view: the slider result follows at once, the
+        sensitivity curve when the analysis re-run ends (replays and the Monte Carlo do not
+        use them)."""
+        self.depegs = {k.upper(): float(v) for k, v in depegs.items() if v}
+        if self.analysis is not None:
+            self.set_shock(self.shock_move)
+        port = self.doc.validation.portfolio
+        if port is not None and port.positions:
+            self._start_analysis(port)
 
     # ---- explicit runs
     def run_replay(self, spec: ReplaySpec) -> bool:

@@ -57,8 +57,9 @@ class Analysis:
 
 
 def analysis_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None = None,
-                 grid: np.ndarray = SENSITIVITY_GRID) -> Iterator:
-    """Compile the book, liquidation prices today and the sensitivity curve."""
+                 grid: np.ndarray = SENSITIVITY_GRID, depegs: dict[str, float] | None = None) -> Iterator:
+    """Compile the book, liquidation prices today and the sensitivity curve (with the Shock
+    view's de-pegs of pegged assets held)."""
     t0 = time.perf_counter()
     yield Progress(0, 3, "Compiling holdings")
     book = compile_book(portfolio)
@@ -68,7 +69,7 @@ def analysis_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None =
     liq = {r["id"]: r for r in liquidation_prices(portfolio, book)}
     today = evaluate_shock(book, betas, 0.0)
     yield Progress(2, 3, "Sensitivity curve")
-    sens = sensitivity(book, betas, grid)
+    sens = sensitivity(book, betas, grid, {a: v for a, v in (depegs or {}).items() if a in book.assets})
     return Analysis(portfolio, book, betas, {a: s for a, (_, s) in resolved.items()}, liq, today,
                     sens.value_today, sens.grid, sens.value, sens.marks, time.perf_counter() - t0)
 
@@ -167,6 +168,7 @@ class MonteCarloSettings:
     history_files: list[str] = field(default_factory=list)
     beta_overrides: dict[str, float] = field(default_factory=dict)
     chunk_paths: int = 0
+    depeg: str = "default"                  # de-peg jumps: "default", "off" or a rate per year
 
 
 def montecarlo_available() -> bool:
@@ -180,6 +182,7 @@ def montecarlo_available() -> bool:
 def build_request(settings: MonteCarloSettings):
     """The engine's MonteCarloRequest for these settings."""
     from engine.montecarlo import MonteCarloRequest
+    from engine.pegs import depeg_setting
     cascade = None
     if settings.cascade > 0:
         from engine.cascade import CascadeParams
@@ -192,7 +195,8 @@ def build_request(settings: MonteCarloSettings):
                              seed=int(settings.seed), model=settings.model,
                              steps_per_day=int(settings.steps_per_day), history=history,
                              beta_overrides=dict(settings.beta_overrides) or None,
-                             cascade=cascade, chunk_paths=int(settings.chunk_paths))
+                             cascade=cascade, chunk_paths=int(settings.chunk_paths),
+                             depeg=depeg_setting(settings.depeg))
 
 
 @dataclass

@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
         c.cancelled_all.connect(self._on_cancelled_all)
         self.shock_view.shock_changed.connect(c.set_shock)
         self.shock_view.betas_changed.connect(c.set_beta_overrides)
+        self.shock_view.depegs_changed.connect(c.set_depegs)
         self.replay_view.run_requested.connect(c.run_replay)
         self.montecarlo_view.run_requested.connect(self.run_montecarlo)
         self.montecarlo_view.cancel_requested.connect(lambda: c.cancel("montecarlo"))

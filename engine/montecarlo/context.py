@@ -9,6 +9,7 @@ import numpy as np
 from ..book import Book, compile_book
 from ..cascade import CascadeParams
 from ..path_models import PathModel, build_path_model
+from ..pegs import DepegJumps, monte_carlo_plan
 from .blocks import BlockLayout, BlockSeeds
 from .request import MonteCarloRequest, validate_request
 
@@ -25,6 +26,8 @@ class Context:
     n_steps: int
     low_cols: np.ndarray                  # simulated columns whose lows / highs are drawn
     high_cols: np.ndarray
+    book_sim: np.ndarray                  # (A,) simulated column each book column follows, -1: held
+    depeg: DepegJumps | None = None       # de-peg jumps of pegged columns (engine.pegs)
 
     @property
     def n_paths(self) -> int:
@@ -35,10 +38,12 @@ class Context:
         return self.layout.n_blocks
 
 
-def extreme_columns(book: Book, model: PathModel, need_btc_low: bool):
+def extreme_columns(book: Book, model: PathModel, need_btc_low: bool, book_sim: np.ndarray):
     """Simulated columns whose intra-step lows / highs the book can feel: lows of assets
     held long (isolated or cross) or as loan collateral, highs of assets held short or
-    owed. Elsewhere a step's low and high are its close (no effect on any result)."""
+    owed (through ``book_sim``, the simulated column each book column follows: a pegged
+    asset's is its base's). Elsewhere a step's low and high are its close (no effect on any
+    result)."""
     A = len(book.assets)
     low = np.zeros(A, bool)
     high = np.zeros(A, bool)
@@ -48,10 +53,9 @@ def extreme_columns(book: Book, model: PathModel, need_btc_low: bool):
     high[book.cross_asset[book.cross_sign < 0]] = True
     low |= (book.loan_coll != 0).any(axis=0) if len(book.loan_pos) else False
     high |= (book.loan_debt != 0).any(axis=0) if len(book.loan_pos) else False
-    cols = model.sim_index
-    inside = cols >= 0
-    lows = np.flatnonzero(inside & low[np.maximum(cols, 0)])
-    highs = np.flatnonzero(inside & high[np.maximum(cols, 0)])
+    on = book_sim >= 0
+    lows = np.unique(book_sim[on & low])
+    highs = np.unique(book_sim[on & high])
     if need_btc_low and model.btc_col not in lows:
         lows = np.sort(np.r_[lows, model.btc_col])
     return lows, highs
@@ -64,10 +68,14 @@ def prepare(portfolio_or_book, req: MonteCarloRequest) -> Context:
         book = portfolio_or_book
     else:
         book = compile_book(portfolio_or_book)
-    model = build_path_model(book.assets, book.today, model=req.model, days=req.days,
+    plan = monte_carlo_plan(book.assets, book.today, beta_overrides=req.beta_overrides,
+                            vols=req.vols, depeg=req.depeg, steps_per_day=req.steps_per_day)
+    model = build_path_model(plan.model_assets, plan.model_today, model=req.model, days=req.days,
                              steps_per_day=req.steps_per_day, vols=req.vols, history=req.history,
                              beta_overrides=req.beta_overrides, need_btc=req.cascade is not None,
                              df=req.df, jump_intensity=req.jump_intensity, block_len=req.block_len)
+    model.notes.extend(plan.notes)
+    book_sim = plan.book_sim(model)
     n_steps = model.n_steps
     layout = BlockLayout.of(int(req.n_paths), n_steps, max(len(book.assets), model.n_sim))
     calib = {c.asset: c for c in model.calib}
@@ -75,8 +83,9 @@ def prepare(portfolio_or_book, req: MonteCarloRequest) -> Context:
                          for a in model.sim_assets])
     if model.btc_col is not None:
         beta_sim[model.btc_col] = 1.0
-    low_cols, high_cols = extreme_columns(book, model, need_btc_low=req.cascade is not None)
+    low_cols, high_cols = extreme_columns(book, model, need_btc_low=req.cascade is not None,
+                                          book_sim=book_sim)
     return Context(book=book, model=model, cascade=req.cascade, beta_sim=beta_sim, layout=layout,
                    seeds=BlockSeeds(int(req.seed)),
                    sample_k=min(int(req.sample_paths), int(req.n_paths)), n_steps=n_steps,
-                   low_cols=low_cols, high_cols=high_cols)
+                   low_cols=low_cols, high_cols=high_cols, book_sim=book_sim, depeg=plan.depeg)

@@ -15,6 +15,7 @@ import numpy as np
 from ..cascade import CascadeParams
 from ..errors import InputError
 from ..path_models import MODELS
+from ..pegs import depeg_setting
 
 FAN_LEVELS = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)    # fan quantiles of the portfolio value
 VAR_LEVELS = ("0.95", "0.99")                              # VaR / CVaR confidence levels (keys)
@@ -51,6 +52,9 @@ class MonteCarloRequest:
     df: float | None = None               # Student-t degrees of freedom (None: calibrated)
     jump_intensity: float | None = None   # crash jumps per year (None: default)
     block_len: int | None = None          # bootstrap block length in steps (None: 5 days)
+    # de-peg jumps of pegged assets (engine.pegs): "default" (historical frequencies), "off",
+    # or events per pegged asset per year
+    depeg: str | float = "default"
 
 
 @dataclass
@@ -152,6 +156,7 @@ def validate_request(req: MonteCarloRequest) -> MonteCarloRequest:
     for k, v in (req.beta_overrides or {}).items():
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise InputError("beta must be a finite number", field=f"beta.{k}", value=v)
+    depeg_setting(req.depeg)
     if req.cascade is not None:
         if not isinstance(req.cascade, CascadeParams):
             raise InputError("must be CascadeParams", field="cascade", value=req.cascade)

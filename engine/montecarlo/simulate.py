@@ -52,14 +52,13 @@ def block_prices(ctx: Context, rng, n, complete: bool = True):
     today = book.today
     A = len(today)
     T1 = m.n_steps + 1
-    cols = m.sim_index
     C = np.empty((T1, A, n))
     L = np.empty((T1, A, n))
     H = np.empty((T1, A, n))
     np.exp(lc, out=lc)
     np.exp(ll, out=ll)
     np.exp(lh, out=lh)
-    book_col = {int(c): s for s, c in enumerate(cols) if c >= 0}
+    book_col = {c: int(s) for c, s in enumerate(ctx.book_sim) if s >= 0}   # pegged: the base's
     low_at = {int(s): k for k, s in enumerate(lows)}
     high_at = {int(s): k for k, s in enumerate(highs)}
     for c in range(A):
@@ -78,6 +77,8 @@ def block_prices(ctx: Context, rng, n, complete: bool = True):
             else:
                 np.multiply(ext[:, k, :], px, out=X[:, c, :])
                 clamp(X[:, c, :], C[:, c, :], out=X[:, c, :])
+    if ctx.depeg is not None:            # drawn after the model's numbers: base paths unchanged
+        ctx.depeg.apply(rng, C, L, H)
     for X in (C, L, H):
         X[0] = today[:, None]            # step 0 is exactly today
     view = lambda X: X.transpose(2, 0, 1)                       # noqa: E731

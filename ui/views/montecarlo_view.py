@@ -67,6 +67,15 @@ class MonteCarloView(QWidget):
         form.addRow("Steps per day", self.steps)
         form.addRow("Model", self.model)
         form.addRow("Seed", self.seed)
+        self.depeg = QComboBox()
+        self.depeg.setObjectName("McDepeg")
+        self.depeg.setEditable(True)
+        self.depeg.addItems(["default", "off"])
+        self.depeg.setToolTip("De-peg jumps of stablecoins and wrapped/staked tokens held: default = "
+                              "historical frequencies and depths (USDC 2023, UST 2022, stETH 2022, "
+                              "USDe/wBETH/BNSOL Oct 2025, ...), off, or type a rate in de-pegs per "
+                              "asset per year (e.g. 0.5).")
+        form.addRow("De-pegs", self.depeg)
         pl.addLayout(form)
         self.model_hint = hint(MODEL_TIPS["student-t"])
         pl.addWidget(self.model_hint)
@@ -192,6 +201,8 @@ class MonteCarloView(QWidget):
         self.half_life.valueChanged.connect(lambda *_: self.settings_changed.emit(self.settings()))
         self.permanent.toggled.connect(self._permanent_toggled)
         self.model.currentTextChanged.connect(self._model_changed)
+        self.depeg.activated.connect(lambda *_: self.settings_changed.emit(self.settings()))
+        self.depeg.lineEdit().editingFinished.connect(lambda: self.settings_changed.emit(self.settings()))
         for w in (self.paths, self.days, self.steps, self.seed):
             w.valueChanged.connect(lambda *_: self.settings_changed.emit(self.settings()))
         self._model_changed(self.model.currentText())
@@ -203,7 +214,8 @@ class MonteCarloView(QWidget):
                                   steps_per_day=self.steps.value(), cascade=self.cascade.value() / 100.0,
                                   cascade_half_life=(math.inf if self.permanent.isChecked()
                                                      else self.half_life.value()),
-                                  history_files=list(self.history_files))
+                                  history_files=list(self.history_files),
+                                  depeg=self.depeg.currentText().strip())
 
     def apply_settings(self, s: MonteCarloSettings) -> None:
         self.paths.setValue(int(s.n_paths))
@@ -218,6 +230,7 @@ class MonteCarloView(QWidget):
             self.half_life.setValue(hl)
         self._permanent_toggled(self.permanent.isChecked(), emit=False)
         self.history_files = list(s.history_files)
+        self.depeg.setCurrentText(str(s.depeg))
 
     def _cascade_moved(self, v: int) -> None:
         self.cascade_label.setText("off" if v == 0 else f"{v / 100:.2f}")
@@ -351,7 +364,8 @@ class MonteCarloView(QWidget):
 
     def save_state(self, settings) -> None:
         s = self.settings()
-        for k in ("n_paths", "days", "seed", "model", "steps_per_day", "cascade", "cascade_half_life"):
+        for k in ("n_paths", "days", "seed", "model", "steps_per_day", "cascade", "cascade_half_life",
+                  "depeg"):
             settings.setValue(f"montecarlo/{k}", str(getattr(s, k)))
         settings.setValue("montecarlo/live", self.live.isChecked())
         settings.setValue("montecarlo/splitter", self.splitter.saveState())
@@ -359,7 +373,7 @@ class MonteCarloView(QWidget):
     def restore_state(self, settings) -> None:
         s = self.settings()
         conv = {"n_paths": int, "days": int, "seed": int, "model": str, "steps_per_day": int,
-                "cascade": float, "cascade_half_life": float}
+                "cascade": float, "cascade_half_life": float, "depeg": str}
         for k, f in conv.items():
             v = settings.value(f"montecarlo/{k}")
             if v is not None:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QSplitter,
+from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..charts import HBarChart, LadderChart, SensitivityChart
@@ -22,6 +22,7 @@ class ShockView(QWidget):
     DETAIL_MS = 120
     shock_changed = Signal(float)                  # BTC move, fraction
     betas_changed = Signal(dict)                   # asset -> override beta
+    depegs_changed = Signal(dict)                  # pegged asset -> de-peg, fraction
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -71,6 +72,19 @@ class ShockView(QWidget):
             b.clicked.connect(lambda _=False, v=v: self.set_move(v / 100.0, emit=True))
             presets.addWidget(b, i // 3, i % 3)
         pl.addLayout(presets)
+
+        # ---- de-pegs: one spin box per pegged asset held (shown when the book has one)
+        self.depeg_group = QWidget()
+        self.depeg_group.setObjectName("DepegGroup")
+        dl = QVBoxLayout(self.depeg_group)
+        dl.setContentsMargins(0, 10, 0, 0)
+        dl.addWidget(section("De-pegs", "A pegged asset moves with its base (WETH with ETH, a "
+                                        "stablecoin not at all); a de-peg moves it off its peg on top."))
+        self.depeg_form = QFormLayout()
+        dl.addLayout(self.depeg_form)
+        self.depeg_spins: dict[str, QDoubleSpinBox] = {}
+        self.depeg_group.setVisible(False)
+        pl.addWidget(self.depeg_group)
 
         pl.addSpacing(10)
         pl.addWidget(section("Betas to BTC", "How strongly each asset follows BTC. Edit the Override "
@@ -207,6 +221,43 @@ class ShockView(QWidget):
             self.beta_error.setText("")
         self.betas_changed.emit(self.overrides())
 
+    # ---- de-pegs
+    def depegs(self) -> dict[str, float]:
+        """The de-pegs set: pegged asset -> move off its peg (fraction), non-zero only."""
+        return {a: w.value() / 100.0 for a, w in self.depeg_spins.items() if w.value()}
+
+    def set_depeg(self, asset: str, move: float) -> None:
+        self.depeg_spins[asset].setValue(move * 100.0)
+
+    def _set_pegged(self, assets) -> None:
+        """One spin box per pegged asset held, keeping the values of those still held."""
+        from engine.pegs import peg_of
+        held = [(a, peg_of(a)) for a in assets if peg_of(a) is not None]
+        if [a for a, _ in held] == list(self.depeg_spins):
+            return
+        kept = self.depegs()
+        while self.depeg_form.rowCount():
+            self.depeg_form.removeRow(0)
+        self.depeg_spins = {}
+        for a, p in held:
+            w = QDoubleSpinBox()
+            w.setObjectName(f"Depeg_{a}")
+            w.setRange(-99.0, 100.0)
+            w.setDecimals(1)
+            w.setSingleStep(1.0)
+            w.setSuffix(" %")
+            w.setKeyboardTracking(False)
+            w.setValue(kept.get(a, 0.0) * 100.0)
+            on_top = "its $1 peg" if p.stable else f"{p.base} (it {p.describe()})"
+            w.setToolTip(f"{a} de-peg: its move relative to {on_top}, on top of the shock; "
+                         "0 = on its peg")
+            w.valueChanged.connect(lambda *_: self.depegs_changed.emit(self.depegs()))
+            self.depeg_form.addRow(a, w)
+            self.depeg_spins[a] = w
+        self.depeg_group.setVisible(bool(held))
+        if set(kept) - set(self.depeg_spins):
+            self.depegs_changed.emit(self.depegs())
+
     def _color(self, name):
         return QColor(getattr(self.theme or LIGHT, name))
 
@@ -239,6 +290,7 @@ class ShockView(QWidget):
         self.sensitivity.set_data(analysis.grid, analysis.grid_value, analysis.value_today,
                                   analysis.grid_liq)
         self.ladder.set_rows(list(analysis.liquidation.values()))
+        self._set_pegged(book.assets)
         # beta table: one row per asset, keep the user's overrides
         self._filling = True
         current = {self.beta_table.item(r, 0).text(): (self.beta_table.item(r, 2).text()
