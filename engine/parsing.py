@@ -158,9 +158,9 @@ def format_number(value: Any, digits: int = 10) -> str:
 # --------------------------------------------------------------------------- symbols
 
 #: Quote currencies stripped from pair symbols, longest first.
-QUOTE_CURRENCIES: tuple[str, ...] = ("FDUSD", "BUSD", "USDT", "USDC", "USD", "EUR")
+QUOTE_CURRENCIES: tuple[str, ...] = ("FDUSD", "PYUSD", "BUSD", "USDT", "USDC", "USD", "EUR")
 
-_QUOTE_RE = re.compile(r"^(?P<base>.+?)(?P<sep>[-/_:]?)(?:FDUSD|BUSD|USDT|USDC|USD|EUR)$")
+_QUOTE_RE = re.compile(r"^(?P<base>.+?)(?P<sep>[-/_:]?)(?:FDUSD|PYUSD|BUSD|USDT|USDC|USD|EUR)$")
 _PERP_RE = re.compile(r"[-/_.:]?(?:PERP|PERPETUAL|SWAP)$")
 _SYMBOL_RE = re.compile(r"^(?=.*[A-Z])[A-Z0-9]{1,15}$")
 

@@ -273,6 +273,9 @@ class Sensitivity:
     # (position id, BTC move, value after it) at the grid point nearest to 0 where each
     # position is first liquidated, per side; none for a position liquidated already today
     marks: list[tuple[str, float, float]]
+    # positions liquidated at the grid point nearest to 0 (already past liquidation today,
+    # or liquidated by the de-pegs alone)
+    liquidated_at_zero: list[str] = field(default_factory=list)
 
 
 def sensitivity(book: Book, betas: dict[str, float], grid=SENSITIVITY_GRID,
@@ -297,7 +300,8 @@ def sensitivity(book: Book, betas: dict[str, float], grid=SENSITIVITY_GRID,
         if len(up):
             g = zero + up[0]
             marks.append((pid, float(grid[g]), float(values[g])))
-    return Sensitivity(grid, values, float(out.value[0, 0]), marks)
+    return Sensitivity(grid, values, float(out.value[0, 0]), marks,
+                       [pid for i, pid in enumerate(book.ids) if liq_any[zero, i]])
 
 
 # --------------------------------------------------------------------------- reverse stress

@@ -54,6 +54,7 @@ class Analysis:
     grid_value: np.ndarray                # (G,) portfolio value after each move
     grid_liq: list[tuple[str, float, float]]   # (position id, BTC move, value) first liquidation per side
     elapsed: float = 0.0
+    liquidated_at_zero: list[str] = field(default_factory=list)   # at BTC 0 (with the de-pegs)
 
 
 def analysis_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None = None,
@@ -71,7 +72,8 @@ def analysis_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None =
     yield Progress(2, 3, "Sensitivity curve")
     sens = sensitivity(book, betas, grid, {a: v for a, v in (depegs or {}).items() if a in book.assets})
     return Analysis(portfolio, book, betas, {a: s for a, (_, s) in resolved.items()}, liq, today,
-                    sens.value_today, sens.grid, sens.value, sens.marks, time.perf_counter() - t0)
+                    sens.value_today, sens.grid, sens.value, sens.marks, time.perf_counter() - t0,
+                    sens.liquidated_at_zero)
 
 
 # --------------------------------------------------------------------------- replay

@@ -148,6 +148,7 @@ class ShockView(QWidget):
         self._move = -0.30
         self._btc_price = None
         self._nearest = None
+        self._liq_at_zero: list[str] = []
         self._analysis = None
         self._filling = False
         self._detail = None
@@ -320,6 +321,7 @@ class ShockView(QWidget):
         self._filling = False
         downs = [m for _, m, _ in analysis.grid_liq if m < 0]
         self._nearest = max(downs) if downs else None
+        self._liq_at_zero = list(analysis.liquidated_at_zero)
 
     def set_shock(self, result) -> None:
         """Redraw for a new ShockResult (called on every slider move: setData only).
@@ -352,7 +354,10 @@ class ShockView(QWidget):
         self.metrics["liq"].set(f"{n_liq} of {len(result.ids)}",
                                 ", ".join(sorted(liq_ids))[:60] if n_liq else "none",
                                 color=t.loss if (t and n_liq) else None)
-        if self._nearest is not None:
+        if self._liq_at_zero:           # liquidated at BTC 0: by the de-pegs, or already today
+            why = "with the de-pegs" if self.depegs() else "already today"
+            self.metrics["nearest"].set("BTC 0%", f"{', '.join(self._liq_at_zero)[:40]} {why}")
+        elif self._nearest is not None:
             btc = f"BTC ${self._btc_price * (1 + self._nearest):,.0f}" if self._btc_price else ""
             self.metrics["nearest"].set(f"BTC {fmt_pct(self._nearest)}", btc)
         else:
