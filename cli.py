@@ -4,7 +4,7 @@
     python main.py liquidation PORTFOLIO [--json]
     python main.py stress PORTFOLIO (--scenario ID|all | --prices CSV ... | --shock BTC=-30%,...)
     python main.py reverse PORTFOLIO [--json]
-    python main.py montecarlo PORTFOLIO --paths N --days D --seed S [--json]
+    python main.py montecarlo PORTFOLIO --paths N --days D --seed S [--depeg default|off|RATE] [--json]
 
 Errors exit non-zero with one line on stderr (never a traceback).
 """

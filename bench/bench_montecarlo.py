@@ -84,11 +84,12 @@ def floor_seconds(ctx, threads: int) -> float:
     return time.perf_counter() - t
 
 
-def child(n_paths: int, days: int, threads: int, cascade: float) -> dict:
+def child(n_paths: int, days: int, threads: int, cascade: float, depeg: str = "default") -> dict:
     from engine.cascade import CascadeParams
     p = bench_portfolio()
     req = MonteCarloRequest(n_paths=n_paths, days=days, seed=7, model="student-t", threads=threads,
-                            cascade=CascadeParams(strength=cascade) if cascade > 0 else None)
+                            cascade=CascadeParams(strength=cascade) if cascade > 0 else None,
+                            depeg=depeg)
     t0 = time.perf_counter()
     gen = simulate_chunks(p, req)
     first = next(gen)
@@ -118,19 +119,20 @@ def main(argv=None) -> int:
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--cascade", type=float, default=0.0)
+    ap.add_argument("--depeg", default="default", help="de-peg jumps: default, off or a rate per year")
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.days, args.threads, args.cascade)))
+        print(json.dumps(child(args.child, args.days, args.threads, args.cascade, args.depeg)))
         return 0
     print(f"Monte Carlo benchmark: Student-t, {args.days} daily steps, 10 assets (+USDC), "
-          f"20 positions (spot, isolated long/short, cross account x5, 2 loans); "
+          f"20 positions (spot, isolated long/short, cross account x5, 2 loans); de-pegs {args.depeg}; "
           f"{os.cpu_count()} CPU(s)")
     print(f"{'paths':>10} {'wall s':>8} {'paths/s':>10} {'first ms':>9} {'RSS MB':>8} "
           f"{'floor1 s':>9} {'floorN s':>9} {'wall/floor1':>11} {'wall/floorN':>11}")
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
         cmd = [sys.executable, __file__, "--child", str(size), "--days", str(args.days),
-               "--threads", str(args.threads), "--cascade", str(args.cascade)]
+               "--threads", str(args.threads), "--cascade", str(args.cascade), "--depeg", args.depeg]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{r['paths']:>10,} {r['wall_s']:>8.2f} {r['paths'] / r['wall_s']:>10,.0f} "

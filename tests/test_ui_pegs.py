@@ -2,18 +2,15 @@
 the engine's instant shock, and the Monte Carlo view's de-peg control reaches the request."""
 from __future__ import annotations
 
-import gc
 import json
 
 import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, QStandardPaths  # noqa: E402
-
 from engine.scenarios import bundled_beta  # noqa: E402
+from test_ui_main_window import window  # noqa: E402,F401  (the real window, as there)
 from ui.jobs import build_request, montecarlo_available  # noqa: E402
-from ui.main_window import MainWindow  # noqa: E402
 
 WAIT = 15_000
 
@@ -29,25 +26,18 @@ BOOK = {
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    QStandardPaths.setTestModeEnabled(True)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, autosave_dir=str(tmp_path / "autosave"), confirm=False,
-                   theme="light")
-    qtbot.addWidget(w)
-    w.show()
+def pegged(window, qtbot, tmp_path):
+    """The real main window (test_ui_main_window's fixture) with BOOK opened."""
     f = tmp_path / "pegged.json"
     f.write_text(json.dumps(BOOK), encoding="utf-8")
-    assert w.files.open_path(str(f))
-    qtbot.waitUntil(lambda: w.controller.analysis is not None
-                    and "USDE" in w.controller.analysis.book.assets, timeout=WAIT)
-    yield w
-    w.close()
-    assert w.controller.live_threads() == []
-    gc.collect()
+    assert window.files.open_path(str(f))
+    qtbot.waitUntil(lambda: window.controller.analysis is not None
+                    and "USDE" in window.controller.analysis.book.assets, timeout=WAIT)
+    return window
 
 
-def test_shock_view_depeg_reaches_the_engine_shock(window, qtbot):
+def test_shock_view_depeg_reaches_the_engine_shock(pegged, qtbot):
+    window = pegged
     sv = window.shock_view
     window.tabs.setCurrentWidget(sv)
     sv.set_move(0.0)
@@ -80,7 +70,8 @@ def test_shock_view_depeg_reaches_the_engine_shock(window, qtbot):
 
 
 @pytest.mark.skipif(not montecarlo_available(), reason="engine.montecarlo not in this build")
-def test_montecarlo_view_depeg_control_reaches_the_request(window, qtbot):
+def test_montecarlo_view_depeg_control_reaches_the_request(pegged, qtbot):
+    window = pegged
     mv = window.montecarlo_view
     assert mv.settings().depeg == "default" and build_request(mv.settings()).depeg == "default"
     mv.depeg.setCurrentText("off")
