@@ -57,6 +57,7 @@ class Table:
     has_header: bool
     delimiter: str
     typed: bool = False
+    decimal_comma: bool | None = None     # read once from the cells (columns._decimal_comma)
     _clean: dict | None = None
 
     def col(self, name: Any) -> pd.Series:
@@ -174,6 +175,9 @@ def _read_csv(path: str, body: bytes, delim: str, has_header: bool, n_lead: int,
 def _read_table(path: str, data: bytes, typed: bool) -> Table:
     """One file's cells (see :class:`Table`); blank rows dropped."""
     offset, n_lead, delim, has_header = _dialect(path, data)
+    # the C parser reads 60.000 as 60.0: ';' and tab files, written in the user's locale,
+    # are read as text and their numbers by the file's decimal convention
+    typed = typed and delim == ","
     df = _read_csv(path, data if offset == 0 else data[offset:], delim, has_header, n_lead,
                    typed)
     df.columns = [c.replace("\ufeff", "") if isinstance(c, str) else c for c in df.columns]
