@@ -183,14 +183,17 @@ _POINT_EVIDENCE = re.compile(r"^(?:\d*\.\d+|\d{1,3}(?:,\d{3})+\.\d+|\d{1,3}(?:,\
 _AMBIGUOUS = re.compile(r"^[1-9]\d{0,2}[.,]\d{3}$")
 
 
-def _number_tokens(cells: list) -> pd.Series:
-    """The number-looking texts of ``cells``: whole cells such as ``0,5`` or ``1.234%`` and
-    the numbers inside loan-leg cells (``ETH:12,5:0,83``), sign and ``%`` removed."""
+def _number_tokens(cells: list, legs: bool) -> pd.Series:
+    """The number-looking texts of ``cells``: whole cells such as ``0,5`` or ``1.234%`` and,
+    with ``legs``, the numbers inside loan-leg cells (``ETH:12,5:0,83``); sign and ``%``
+    removed."""
     s = pd.Series(cells, dtype=object).dropna().astype(str).str.strip()
     s = s[s.str.contains(r"\d[.,]\d", regex=True)]
     if s.empty:
         return s
     whole = s.str.match(_NUMBER_CELL.pattern)
+    if not legs:
+        return s[whole].str.replace(r"^[+-]|%$", "", regex=True)
     inner = s[~whole].str.findall(_CELL_NUMBER_TOKENS.pattern).explode()
     out = pd.concat([s[whole], inner.dropna().astype(str)], ignore_index=True)
     return out.str.replace(r"^[+-]|%$", "", regex=True)
@@ -206,7 +209,7 @@ def _evidence(tokens: pd.Series) -> tuple[pd.Series, pd.Series]:
 _CHUNK = 4096
 
 
-def file_uses_decimal_comma(cells, delimiter: str = ",") -> bool:
+def file_uses_decimal_comma(cells, delimiter: str = ",", *, legs: bool = True) -> bool:
     """Whether the number cells of a file use the decimal comma.
 
     Only unambiguous cells decide: ``0,5``, ``12,25``, ``1.234,5`` or ``1.234.567`` mean the
@@ -223,6 +226,9 @@ def file_uses_decimal_comma(cells, delimiter: str = ",") -> bool:
         The cells of the file's number columns (loan-leg cells included); text is ignored.
     delimiter : str
         The file's field separator.
+    legs : bool
+        Read the numbers inside text cells too (loan legs such as ``ETH:12,5``); False
+        for files with free text (times, remarks), where only whole number cells count.
 
     Raises
     ------
@@ -233,7 +239,7 @@ def file_uses_decimal_comma(cells, delimiter: str = ",") -> bool:
     it = iter(cells)
     ambiguous = None
     while block := list(itertools.islice(it, _CHUNK)):
-        tokens = _number_tokens(block)
+        tokens = _number_tokens(block, legs)
         if tokens.empty:
             continue
         comma, point = _evidence(tokens)
