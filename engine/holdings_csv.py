@@ -91,6 +91,20 @@ def _legs(text: str, column: str, where: str, strict: bool = True) -> list[dict]
     return legs
 
 
+def csv_dialect(text: str) -> type[csv.Dialect]:
+    """The CSV dialect of ``text``: its delimiter (``,``, ``;`` or tab) sniffed, quotes
+    always ``"`` (a sniffer may take the ``'`` of a cell such as ``{'a': 1}`` for quotes)."""
+    try:
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+
+    class Dialect(csv.excel):
+        pass
+    Dialect.delimiter = delimiter
+    return Dialect
+
+
 def _is_leg_text(text: str | None, where: str) -> bool:
     """Whether a collateral cell holds loan legs (``ETH:12``); a bare number is refused:
     exchange exports (ccxt) use 'collateral' for a position's margin, which is no loan."""
@@ -148,10 +162,7 @@ def _read(path, text, strict: bool):
             raise InputError(f"is not UTF-8 text ({exc.reason})", field="path", value=str(path)) from None
     if not text.strip():
         raise InputError("the file is empty", field="path", value=str(path))
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = csv_dialect(text)
     reader = csv.reader(io.StringIO(text), dialect)
     rows = [r for r in reader if any(c.strip() for c in r)]
     if not rows:

@@ -457,6 +457,12 @@ def load_portfolio(path: str | Path) -> Portfolio:
     """Read any known portfolio file (CrashLab JSON or holdings CSV, or a venue's export:
     :func:`engine.importers.import_file`); raises the first problem (the command line),
     also when the file holds nothing to analyse."""
+    return load_portfolio_noted(path)[0]
+
+
+def load_portfolio_noted(path: str | Path) -> tuple[Portfolio, list]:
+    """:func:`load_portfolio` and the notes of its import (what a venue file's reader
+    assumed or left out, as :class:`~engine.errors.Issue`)."""
     from .importers import import_file
     path = _portfolio_path(path)
     imp = import_file(path, strict=True)
@@ -464,7 +470,7 @@ def load_portfolio(path: str | Path) -> Portfolio:
     if not p.positions and not p.accounts:
         raise InputError("holds no positions and no accounts: nothing to analyse",
                          field="positions", value=[], source=path.name)
-    return p
+    return p, imp.notes
 
 
 def read_portfolio_file(path: str | Path) -> dict:

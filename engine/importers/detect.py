@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InputError
+from ..holdings_csv import csv_dialect
 from ..parsing import DecimalConventionError, file_uses_decimal_comma, point_notation
 from ..portfolio import FORMAT, _portfolio_path
 from . import aave_subgraph, binance, bybit, ccxt, hyperliquid, okx, rotki
@@ -191,10 +192,7 @@ def _api_error(obj: dict) -> str | None:
 # --------------------------------------------------------------------------- CSV
 def _csv_rows(path: Path, text: str, header_only: bool = False
               ) -> tuple[list[str] | None, list[list[str]]]:
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = csv_dialect(text)
     rows = [r for r in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in r)]
     if not rows:
         return None, []

@@ -10,6 +10,7 @@ Perps (``assetPositions[].position``):
   balance of the position plus its entry notional: equity = rawUsd + szi * mark);
 * cross: one account ``hyperliquid`` whose wallet is ``crossMarginSummary.accountValue``
   less the cross positions' ``unrealizedPnl`` (the model adds P&L back at each price);
+  the account is kept with no cross position too (idle USDC is part of the book);
 * maintenance: half the initial margin at ``maxLeverage`` (1 / (2 maxLeverage)); where the
   file's maxLeverage differs from the bundled tier table (it changes over time), the
   file's rate is used;
@@ -101,11 +102,6 @@ def _read_perps(draft: Draft, state: dict, prefix: str) -> None:
         mmr = 1.0 / (2.0 * max_lev)
         table = tier_table(VENUE, asset)
         differs = table is not None and abs(table.mmr[0] - mmr) > 1e-12
-        if differs:
-            draft.note(f"maxLeverage {max_lev:g} in the file, {table.max_leverage[0]:g} in the "
-                       f"bundled {VENUE} tier table for {asset}: the file's (maintenance "
-                       f"{mmr:.3%}) is used", position=asset, field_name=f"{where}.maxLeverage",
-                       value=max_lev)
         side = "long" if szi > 0 else "short"
         lp = draft.opt_price(pos.get("liquidationPx"), f"{where}.liquidationPx")
         if lev["type"] == "isolated":
@@ -119,12 +115,18 @@ def _read_perps(draft: Draft, state: dict, prefix: str) -> None:
             draft.perp(f"hl-{asset}", asset, mult, side, abs(szi), entry, venue=VENUE,
                        mode="cross", account=ACCOUNT, mmr=mmr, mark=mark, venue_lp=lp,
                        mmr_first=differs)
-    if cross:
-        summary = state.get("crossMarginSummary")
-        if not isinstance(summary, dict):
-            raise draft.error("is needed for cross positions", f"{prefix}crossMarginSummary",
-                              summary)
-        value = draft.num(summary.get("accountValue"), f"{prefix}crossMarginSummary.accountValue")
+        if differs:
+            draft.note(f"maxLeverage {max_lev:g} in the file, {table.max_leverage[0]:g} in the "
+                       f"bundled {VENUE} tier table for {asset}: the file's (maintenance "
+                       f"{mmr:.3%}) is used", position=draft.positions[-1]["id"],
+                       field_name=f"{where}.maxLeverage", value=max_lev)
+    summary = state.get("crossMarginSummary")
+    if summary is None and not cross:
+        return
+    if not isinstance(summary, dict):
+        raise draft.error("is needed for cross positions", f"{prefix}crossMarginSummary", summary)
+    value = draft.num(summary.get("accountValue"), f"{prefix}crossMarginSummary.accountValue")
+    if value > 0 or cross:           # idle USDC in the perp account is the user's money too
         draft.account(ACCOUNT, VENUE, value - cross_upnl)
         draft.note(f"cross account wallet = accountValue {value:,.2f} less the cross "
                    f"positions' unrealised P&L {cross_upnl:,.2f}", position=ACCOUNT,
