@@ -34,7 +34,8 @@ import pandas as pd
 
 __all__ = [
     "NULL_TEXT", "parse_number", "number_or_text", "point_notation", "parse_number_series",
-    "format_number", "DecimalConventionError", "file_uses_decimal_comma", "QUOTE_CURRENCIES",
+    "format_number", "DecimalConventionError", "file_uses_decimal_comma",
+    "sample_uses_decimal_comma", "QUOTE_CURRENCIES",
     "SYMBOL_ALIASES", "normalize_symbol", "asset_symbol", "split_multiplier", "LegSyntaxError",
     "split_legs", "parse_leg", "parse_legs", "format_legs",
 ]
@@ -236,6 +237,30 @@ def file_uses_decimal_comma(cells, delimiter: str = ",", *, legs: bool = True) -
         The deciding block mixes both conventions, or only ambiguous cells in a ``;``/tab
         file.
     """
+    comma, ambiguous = _decide(cells, legs)
+    if comma is not None:
+        return comma
+    if ambiguous is not None and delimiter != ",":
+        whole, frac = re.split(r"[.,]", ambiguous)
+        sep = "point" if "." in ambiguous else "comma"
+        where = "tab" if delimiter == "\t" else repr(delimiter)
+        raise DecimalConventionError(
+            f"{ambiguous!r} is ambiguous in a {where}-separated file: {whole}.{frac} (decimal "
+            f"{sep}) or {whole}{frac} (thousands {sep})? Write {whole}{frac}, or "
+            f"{whole}.{frac[:1]} / {whole},{frac[:1]}, so the file shows which separator is "
+            "decimal", ambiguous)
+    return False
+
+
+def sample_uses_decimal_comma(cells, legs: bool = False) -> bool | None:
+    """What a sample of a file's cells shows (the rules of :func:`file_uses_decimal_comma`):
+    True or False where a cell decides, None where none does (read the whole file then).
+    Raises DecimalConventionError when the sample mixes both."""
+    return _decide(cells, legs)[0]
+
+
+def _decide(cells, legs: bool) -> tuple[bool | None, str | None]:
+    """(decimal comma or None when no cell decides, the first ambiguous cell)."""
     it = iter(cells)
     ambiguous = None
     while block := list(itertools.islice(it, _CHUNK)):
@@ -248,20 +273,11 @@ def file_uses_decimal_comma(cells, delimiter: str = ",", *, legs: bool = True) -
                 f"mixes the decimal comma ({comma.iloc[0]!r}) and the decimal point "
                 f"({point.iloc[0]!r}); write every number one way", comma.iloc[0])
         if len(comma) or len(point):
-            return len(comma) > 0
+            return len(comma) > 0, ambiguous
         if ambiguous is None:
             amb = tokens[tokens.str.match(_AMBIGUOUS.pattern)]
             ambiguous = amb.iloc[0] if len(amb) else None
-    if ambiguous is not None and delimiter != ",":
-        whole, frac = re.split(r"[.,]", ambiguous)
-        sep = "point" if "." in ambiguous else "comma"
-        where = "tab" if delimiter == "\t" else repr(delimiter)
-        raise DecimalConventionError(
-            f"{ambiguous!r} is ambiguous in a {where}-separated file: {whole}.{frac} (decimal "
-            f"{sep}) or {whole}{frac} (thousands {sep})? Write {whole}{frac}, or "
-            f"{whole}.{frac[:1]} / {whole},{frac[:1]}, so the file shows which separator is "
-            "decimal", ambiguous)
-    return False
+    return None, ambiguous
 
 
 def format_number(value: Any, digits: int = 10) -> str:

@@ -232,3 +232,18 @@ def test_holdings_csv_and_editor_read_legs_alike(tmp_path):
     raw = read_holdings_csv(f)["positions"][0]
     assert raw["collateral"] == editor_parse_legs("ETH 12 @LT0.83; WBTC 0.5")
     assert raw["debt"] == editor_parse_legs("USDC:1000") == [{"asset": "USDC", "quantity": 1000.0}]
+
+
+def test_price_files_share_the_decimal_convention(tmp_path):
+    """The price reader decides like the holdings reader: 60.000 in a ';' file is 60000 when
+    a cell shows the decimal comma, an error naming the cell when nothing shows it."""
+    from engine.prices import load_price_history
+    f = tmp_path / "btc.csv"
+    f.write_text("date;close\n2024-01-01;60.000\n2024-01-02;61.250,5\n")
+    assert list(load_price_history([str(f)]).close[:, 0]) == [60000.0, 61250.5]
+    f.write_text("date;close\n2024-01-01;60.000\n2024-01-02;61.250\n")
+    with pytest.raises(InputError, match="'60.000' is ambiguous") as info:
+        load_price_history([str(f)])
+    assert "btc.csv" in str(info.value)
+    f.write_text("date\tclose\n2024-01-01\t0,5\n")
+    assert load_price_history([str(f)]).close[0, 0] == 0.5
