@@ -118,16 +118,23 @@ def parse_number(value: Any, *, decimal_comma: bool = False, percent: bool = Tru
 
 def number_or_text(value: Any, *, decimal_comma: bool = False) -> Any:
     """What an editor stores for a typed value: the finite float when it reads as one,
-    None for empty text, else the value as typed (to be marked)."""
+    None for empty text, else the value as typed (to be marked). A cell that can only be
+    a decimal comma (``0,5``, ``1.234,5``; not ``1,234``) reads with it."""
     if not isinstance(value, str):
         return value
     if value.strip() == "":
         return None
     try:
-        v = parse_number(value, decimal_comma=decimal_comma)
+        v = parse_number(value, decimal_comma=decimal_comma or _only_decimal_comma(value))
     except ValueError:
         return value
     return v if math.isfinite(v) else value
+
+
+def _only_decimal_comma(text: str) -> bool:
+    """One cell that shows the decimal comma unambiguously (see file_uses_decimal_comma)."""
+    t = text.strip().lstrip("+-").rstrip("%").strip()
+    return bool(_COMMA_EVIDENCE.match(t)) and not _AMBIGUOUS.match(t)
 
 
 def parse_number_series(raw: pd.Series, *, decimal_comma: bool = False,

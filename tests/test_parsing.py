@@ -40,6 +40,9 @@ def test_parse_number_keeps_nan_and_inf_for_the_caller():
     assert math.isnan(parse_number("nan")) and math.isinf(parse_number("-inf"))
     assert number_or_text("nan") == "nan" and number_or_text("inf") == "inf"
     assert number_or_text(" 1,000 ") == 1000.0 and number_or_text("ten") == "ten"
+    # the editor reads a cell that can only be a decimal comma with it
+    assert number_or_text("0,5") == 0.5 and number_or_text("1.234,5") == 1234.5
+    assert number_or_text("2,5%") == 0.025 and number_or_text("1,2,3") == "1,2,3"
     assert number_or_text("  ") is None and number_or_text(3) == 3
 
 
@@ -247,3 +250,14 @@ def test_price_files_share_the_decimal_convention(tmp_path):
     assert "btc.csv" in str(info.value)
     f.write_text("date\tclose\n2024-01-01\t0,5\n")
     assert load_price_history([str(f)]).close[0, 0] == 0.5
+
+
+def test_price_files_of_1000x_contracts_are_in_asset_units(tmp_path):
+    """1000PEPEUSDT bars are PEPE at a thousandth of the price: the unit of an imported
+    1000PEPE position (quantity x 1000), so the replay prices the book consistently."""
+    from engine.prices import load_price_history
+    f = tmp_path / "1000PEPEUSDT-1d.csv"
+    f.write_text("date,open,high,low,close\n2024-01-01,0.012,0.013,0.011,0.0125\n")
+    ph = load_price_history([str(f)])
+    assert ph.assets == ("PEPE",) and ph.close[0, 0] == pytest.approx(1.25e-5)
+    assert ph.low[0, 0] == pytest.approx(1.1e-5)

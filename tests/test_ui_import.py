@@ -76,3 +76,8 @@ def test_unreadable_venue_file_is_a_message(window, tmp_path):
     assert not window.files.import_into_book([str(f)])
     assert "every positionAmt is 0" in window.last_error
     assert window.document.holdings.rowCount() == 7
+    g = tmp_path / "state.json"
+    g.write_text(json.dumps({"balance": 5}))
+    window.files.open_dropped([str(g)])
+    assert "JSON object with the keys balance" in window.last_error
+    assert window.document.holdings.rowCount() == 7

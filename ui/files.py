@@ -226,7 +226,9 @@ class Files(QObject):
         imported into this book; price-history files go to the replay."""
         from engine.importers import sniff_file
         kinds = [sniff_file(f) for f in files]
-        books = [f for f, k in zip(files, kinds) if k is not None and k.portfolio]
+        # a JSON file is never a price history: an unknown one opens to say what it is
+        books = [f for f, k in zip(files, kinds)
+                 if (k is not None and k.portfolio) or (k is None and f.lower().endswith(".json"))]
         if books and len(books) == len(files):
             if len(books) == 1:
                 if self.maybe_save():

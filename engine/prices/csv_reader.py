@@ -7,7 +7,7 @@ import gzip
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
-from engine.parsing import DecimalConventionError, normalize_symbol, sample_uses_decimal_comma
+from engine.parsing import (DecimalConventionError, normalize_symbol, sample_uses_decimal_comma,
+                            split_multiplier)
 
 from .columns import AssetSeries, build_series, row_error
 from .specs import asset_from_filename
@@ -221,11 +222,22 @@ def read_file(asset: str | None, path: str, default_asset: str | None) -> list[A
     Fast path: the C parser reads number columns as numbers. Any problem found that way
     is looked at again with every cell as text, which names the row, column and text."""
     try:  # (the file's bytes are let go before the table is parsed further)
-        return _series(_read_table(path, _read_bytes(path), typed=True), asset, path,
-                       default_asset)
+        series = _series(_read_table(path, _read_bytes(path), typed=True), asset, path,
+                         default_asset)
     except InputError:
-        return _series(_read_table(path, _read_bytes(path), typed=False), asset, path,
-                       default_asset)
+        series = _series(_read_table(path, _read_bytes(path), typed=False), asset, path,
+                         default_asset)
+    return [_in_asset_units(s) for s in series]
+
+
+def _in_asset_units(s: AssetSeries) -> AssetSeries:
+    """A 1000x contract's series (``1000PEPE``) as the asset's (``PEPE``, prices / 1000),
+    the unit an imported position uses (:func:`engine.parsing.split_multiplier`)."""
+    sym, mult = split_multiplier(s.asset)
+    if sym is None or mult == 1.0:
+        return s
+    return replace(s, asset=sym, open=s.open / mult, high=s.high / mult,
+                               low=s.low / mult, close=s.close / mult)
 
 
 def _series(t: Table, asset: str | None, path: str, default_asset: str | None
