@@ -5,6 +5,10 @@
     python main.py stress PORTFOLIO (--scenario ID|all | --prices CSV ... | --shock BTC=-30%,...)
     python main.py reverse PORTFOLIO [--json]
     python main.py montecarlo PORTFOLIO --paths N --days D --seed S [--depeg default|off|RATE] [--json]
+    python main.py convert IN [IN ...] -o OUT.json
+
+PORTFOLIO is any file CrashLab reads by content: its own JSON or holdings CSV, or a venue's
+export (Hyperliquid, ccxt, Binance, Bybit, OKX, rotki, Aave v3 subgraph).
 
 Errors exit non-zero with one line on stderr (never a traceback).
 """
@@ -16,7 +20,7 @@ import math
 import os
 import sys
 
-SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo")
+SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo", "convert")
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 1
@@ -164,8 +168,11 @@ def cmd_scenarios(args) -> int:
 
 
 def _load(path):
-    from engine.portfolio import load_portfolio
-    return load_portfolio(path)
+    from engine.portfolio import load_portfolio_noted
+    p, notes = load_portfolio_noted(path)
+    for n in notes:
+        print(f"note: {n}", file=sys.stderr)
+    return p
 
 
 def _warn(warnings) -> None:
@@ -176,12 +183,15 @@ def _warn(warnings) -> None:
 def cmd_liquidation(args) -> int:
     from engine.book import compile_book
     from engine.stress import liquidation_prices
+    from engine.venue_check import venue_issues
     p = _load(args.portfolio)
     book = compile_book(p)
     rows = liquidation_prices(p, book)
+    warnings = list(book.warnings) + venue_issues(rows)
+    venue = any(r["venue_liquidation_price"] is not None for r in rows)
     if args.json:
         print(dump_json({"portfolio": p.name, "positions": rows,
-                         "warnings": [str(w) for w in book.warnings]}))
+                         "warnings": [str(w) for w in warnings]}))
     else:
         out = []
         for r in rows:
@@ -191,11 +201,12 @@ def cmd_liquidation(args) -> int:
             elif r["kind"] == "perp":
                 extra = f"{r['side']} {r['margin_mode']}" + (f" ({r['account']})" if r.get("account") else "")
             out.append([r["id"], r["kind"], r["asset"], extra, price(r["price"]),
-                        price(r["liquidation_price"]), pct(r["distance"])])
+                        price(r["liquidation_price"]), pct(r["distance"])]
+                       + ([price(r["venue_liquidation_price"])] if venue else []))
         print(f"{p.name}: liquidation prices at today's prices (other prices held)\n")
-        print(table(["position", "kind", "asset", "", "price", "liquidation", "distance"], out,
-                    right={4, 5, 6}))
-    _warn(book.warnings)
+        print(table(["position", "kind", "asset", "", "price", "liquidation", "distance"]
+                    + (["venue's"] if venue else []), out, right={4, 5, 6, 7}))
+    _warn(warnings)
     past = [w for w in book.warnings if "liquidat" in w.message and "step 0" in w.message]
     return EXIT_PAST_LIQUIDATION if past else 0
 
@@ -456,6 +467,48 @@ def print_montecarlo(res: dict) -> None:
         print(f"note: {note}")
 
 
+def cmd_convert(args) -> int:
+    """Import and combine files into one crashlab.portfolio/1 file, written atomically."""
+    from pathlib import Path
+
+    from engine.errors import InputError
+    from engine.importers import import_file, merge_books
+    from engine.portfolio import portfolio_from_dict
+    from engine.atomic import write_text_atomic
+    seen: dict[Path, str] = {}
+    imports = []
+    for path in args.inputs:
+        key = Path(path).resolve()
+        if key in seen:
+            raise InputError("is given twice", field="IN", value=path)
+        seen[key] = path
+        imp = import_file(path)
+        imports.append((Path(path).name, imp))
+        print(f"read {path}: {imp.kind}, {len(imp.raw['positions'])} position(s), "
+              f"{len(imp.raw['accounts'])} account(s)", file=sys.stderr)
+        for n in imp.notes:
+            print(f"note: {Path(path).name}: {n}", file=sys.stderr)
+    out = Path(args.output)
+    merged = merge_books(None, imports, name=out.stem)
+    for n in merged.notes:
+        print(f"note: {n}", file=sys.stderr)
+    write_text_atomic(out, dump_json(merged.raw) + "\n")
+    raw = merged.raw
+    print(f"wrote {out}: {len(raw['positions'])} position(s), {len(raw['accounts'])} "
+          f"account(s), {len(raw['prices'])} price(s) from {len(imports)} file(s)")
+    for need in merged.needs:
+        print(f"warning: {out.name} needs: {need}", file=sys.stderr)
+    if not merged.needs:
+        from engine.book import check_portfolio
+        try:
+            errors, _ = check_portfolio(portfolio_from_dict(raw, source=out.name))
+        except InputError as exc:
+            errors = [exc]
+        for e in errors:
+            print(f"warning: {out.name} needs: {e}", file=sys.stderr)
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="crashlab", description="CrashLab: what the next crash does to your holdings.")
@@ -507,11 +560,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "pegged asset per year, e.g. 0.5")
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("convert", help="import and combine files into one portfolio JSON")
+    p.add_argument("inputs", nargs="+", metavar="IN",
+                   help="portfolio files of any known kind (venue exports, CrashLab JSON/CSV)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.json")
     return ap
 
 
 COMMANDS = {"scenarios": cmd_scenarios, "liquidation": cmd_liquidation, "stress": cmd_stress,
-            "reverse": cmd_reverse, "montecarlo": cmd_montecarlo}
+            "reverse": cmd_reverse, "montecarlo": cmd_montecarlo, "convert": cmd_convert}
 
 
 def main(argv: list[str] | None = None) -> int:

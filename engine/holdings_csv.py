@@ -11,10 +11,17 @@ Columns (header names are case-insensitive; common exchange-export aliases accep
   and optionally ``venue``). Without a kind column: rows with a side are perps, else spot.
 * ``price`` sets today's price of the row's asset (the last row wins).
 * loans: ``collateral`` = ``ETH:12:0.83`` (asset:quantity[:liquidation threshold[:bonus]]),
-  several joined with ``|``; ``debt`` = ``USDC:18000``.
-* symbols such as BTCUSDT, BTCEUR, BTC-PERP or ETH/USDT are reduced to the base asset
-  (:func:`engine.parsing.normalize_symbol`); sides buy/sell
-  map to long/short; percentages such as ``0.5%`` are read as fractions.
+  several joined with ``|``; ``debt`` = ``USDC:18000``. A row is a loan without a kind
+  column only when its collateral reads as such a leg: a bare number in a ``collateral``
+  column (a margin figure in exchange exports) is an error, never a loan.
+* symbols such as BTCUSDT, BTCEUR, BTC-PERP, BTC-USDT-SWAP or BTC/USDT:USDT are reduced to
+  the base asset (:func:`engine.parsing.normalize_symbol`); 1000x contract names (``kPEPE``,
+  ``1000PEPEUSDT``) become the asset with quantity, entry price, price and cost basis
+  scaled by 1000 (:func:`engine.parsing.split_multiplier`); sides buy/sell map to
+  long/short; percentages such as ``0.5%`` are read as fractions.
+* ``currency`` is not an asset column (portfolio trackers use it for the quote currency).
+* numbers use the decimal point or the decimal comma as the file's unambiguous cells show
+  (:func:`engine.parsing.file_uses_decimal_comma`).
 
 :func:`import_holdings_csv` raises an :class:`InputError` naming the file, row, column and
 value for the first problem (the command line). :func:`read_holdings_csv` returns the rows
@@ -28,14 +35,15 @@ import io
 from pathlib import Path
 
 from .errors import InputError
-from .parsing import (LegSyntaxError, asset_symbol, number_or_text, parse_leg, point_notation,
-                      split_legs)
+from .parsing import (DecimalConventionError, LegSyntaxError, asset_symbol, file_uses_decimal_comma,
+                      number_or_text, parse_leg, parse_number, point_notation, split_legs,
+                      split_multiplier)
 from .portfolio import Portfolio, account_from_dict, position_from_dict
 
 ALIASES = {
     "id": ("id", "name", "position", "position_id", "label"),
     "kind": ("kind", "type", "position_type", "instrument"),
-    "asset": ("asset", "symbol", "coin", "ticker", "currency", "contract", "market"),
+    "asset": ("asset", "symbol", "coin", "ticker", "contract", "market"),
     "side": ("side", "direction", "position_side"),
     "quantity": ("quantity", "qty", "size", "amount", "position_size", "balance", "holdings"),
     "entry_price": ("entry_price", "entry", "avg_price", "average_price", "avg_entry_price",
@@ -56,6 +64,8 @@ ALIASES = {
     "preset": ("preset", "protocol"),
     "wallet_balance": ("wallet_balance", "wallet"),
 }
+_TEXT_FIELDS = ("id", "kind", "asset", "side", "margin_mode", "account", "venue", "preset")
+_SCALED_BY_MULTIPLIER = {"quantity": 1, "entry_price": -1, "price": -1, "cost_basis": -1}
 _SIDES = {"long": "long", "buy": "long", "short": "short", "sell": "short", "l": "long", "s": "short"}
 _KIND_ALIASES = {"spot": "spot", "wallet": "spot", "coin": "spot", "perp": "perp", "perpetual": "perp",
                  "future": "perp", "futures": "perp", "swap": "perp", "loan": "loan", "borrow": "loan",
@@ -79,6 +89,46 @@ def _legs(text: str, column: str, where: str, strict: bool = True) -> list[dict]
             leg = {"asset": part}
         legs.append(leg)
     return legs
+
+
+def csv_dialect(text: str) -> type[csv.Dialect]:
+    """The CSV dialect of ``text``: its delimiter (``,``, ``;`` or tab) sniffed, quotes
+    always ``"`` (a sniffer may take the ``'`` of a cell such as ``{'a': 1}`` for quotes)."""
+    try:
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+
+    class Dialect(csv.excel):
+        pass
+    Dialect.delimiter = delimiter
+    return Dialect
+
+
+def _is_leg_text(text: str | None, where: str) -> bool:
+    """Whether a collateral cell holds loan legs (``ETH:12``); a bare number is refused:
+    exchange exports (ccxt) use 'collateral' for a position's margin, which is no loan."""
+    if not text:
+        return False
+    try:
+        parse_number(text)
+    except ValueError:
+        return True
+    raise InputError("a number here is not a loan leg: write the collateral as ASSET:QUANTITY "
+                     "(e.g. ETH:12); a perp's margin goes in isolated_margin",
+                     field="collateral", value=text, source=where)
+
+
+def _scaled(text: str | None, mult: float, power: int) -> str | None:
+    """A cell of a 1000x contract row in units of the asset: quantities times ``mult``
+    (power 1), prices divided by it (power -1); text that is no number stays as typed."""
+    if text is None or mult == 1.0 or power == 0:
+        return text
+    try:
+        value = parse_number(text)
+    except ValueError:
+        return text
+    return repr(value * mult ** power)
 
 
 def import_holdings_csv(path: str | Path, text: str | None = None) -> Portfolio:
@@ -112,24 +162,25 @@ def _read(path, text, strict: bool):
             raise InputError(f"is not UTF-8 text ({exc.reason})", field="path", value=str(path)) from None
     if not text.strip():
         raise InputError("the file is empty", field="path", value=str(path))
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = csv_dialect(text)
     reader = csv.reader(io.StringIO(text), dialect)
     rows = [r for r in reader if any(c.strip() for c in r)]
     if not rows:
         raise InputError("has no filled cells", field="path", value=str(path))
-    if dialect.delimiter == ";":
-        # ';'-separated exports use the decimal comma: 0,5 -> 0.5 and 1.234,5 -> 1234.5
-        # (a number without a comma is read as written)
-        rows = [[point_notation(c) for c in r] for r in rows]
     header = [h.strip().lower().replace(" ", "_") for h in rows[0]]
     col: dict[str, int] = {}
-    for canon, names in ALIASES.items():
-        for i, h in enumerate(header):
-            if h in names and canon not in col:
-                col[canon] = i
+    for canon, names in ALIASES.items():      # the first alias wins: 'asset' before 'symbol'
+        for name in names:
+            if name in header and canon not in col:
+                col[canon] = header.index(name)
+    number_cols = [i for c, i in col.items() if c not in _TEXT_FIELDS]
+    try:
+        comma = file_uses_decimal_comma((r[i] for r in rows[1:] for i in number_cols if i < len(r)),
+                                        dialect.delimiter)
+    except DecimalConventionError as exc:
+        raise InputError(str(exc), field="numbers", value=exc.example, source=path.name) from None
+    if comma:          # 0,5 -> 0.5, 1.234,5 -> 1234.5, 60.000 -> 60000
+        rows = [rows[0]] + [[point_notation(c) for c in r] for r in rows[1:]]
     if "asset" not in col and "collateral" not in col and "wallet_balance" not in col:
         raise InputError("no asset/symbol column found; expected a header such as "
                          "id,kind,asset,side,quantity,entry_price,leverage", field="header",
@@ -155,7 +206,7 @@ def _read(path, text, strict: bool):
                                  source=where)
             kind = k or kind                   # tolerant: kept as typed, marked by the editor
         else:
-            kind = "loan" if get("collateral") else ("perp" if get("side") else "spot")
+            kind = "loan" if _is_leg_text(get("collateral"), where) else ("perp" if get("side") else "spot")
         if kind == "account":
             acc = {"id": get("id"), "wallet_balance": get("wallet_balance") or get("quantity")}
             if get("venue"):
@@ -176,14 +227,19 @@ def _read(path, text, strict: bool):
                 d["preset"] = get("preset").lower()
         else:
             asset = get("asset")
-            d["asset"] = asset_symbol(asset) if asset else asset
-            d["quantity"] = get("quantity")
+            mult = 1.0
+            if asset:
+                sym, mult = split_multiplier(asset)
+                d["asset"] = sym if sym and mult != 1.0 else asset_symbol(asset)
+            else:
+                d["asset"] = asset
+            d["quantity"] = _scaled(get("quantity"), mult, 1)
             if d["quantity"] is not None and d["quantity"].startswith("-") and kind == "perp" and not get("side"):
                 d["quantity"] = d["quantity"][1:]
                 d["side"] = "short"
             if kind == "spot":
                 if get("cost_basis") is not None:
-                    d["cost_basis"] = get("cost_basis")
+                    d["cost_basis"] = _scaled(get("cost_basis"), mult, -1)
             else:
                 side = get("side")
                 if side is not None:
@@ -193,7 +249,7 @@ def _read(path, text, strict: bool):
                 for key in ("entry_price", "leverage", "isolated_margin", "account",
                             "maintenance_margin_rate", "maintenance_amount"):
                     if get(key) is not None:
-                        d[key] = get(key)
+                        d[key] = _scaled(get(key), mult, _SCALED_BY_MULTIPLIER.get(key, 0))
                 if get("venue"):
                     d["venue"] = get("venue").lower()
                 mode = get("margin_mode")
@@ -202,7 +258,7 @@ def _read(path, text, strict: bool):
                 elif get("account"):
                     d["margin_mode"] = "cross"
             if get("price") is not None and d.get("asset"):
-                prices[d["asset"]] = get("price")
+                prices[d["asset"]] = _scaled(get("price"), mult, -1)
         if strict:
             parsed["positions"].append(position_from_dict(d, len(positions), where))
         positions.append(d)

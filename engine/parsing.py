@@ -6,10 +6,17 @@ through these functions, so a cell means the same thing wherever it is typed.
 * numbers -- :func:`parse_number` (one cell) and :func:`parse_number_series` (a pandas
   column, vectorised) share one grammar: optional sign, thousands separators in valid
   groups (``1,234,567.5``; ``_`` as Python allows), ``%`` as a fraction where the caller
-  allows it, and the decimal comma (``0,5``, ``1.234,5``) in ``;``-separated files.
+  allows it, and the decimal comma (``0,5``, ``1.234,5``, ``60.000`` = 60000) where the
+  file uses it. Which convention a file uses is read from its cells by
+  :func:`file_uses_decimal_comma`: only unambiguous cells decide (``0,5`` or ``1.234,5``
+  for the comma, ``0.25`` or ``1,234.5`` for the point); a file mixing both, or a ``;``
+  or tab file whose only clues are ambiguous cells such as ``60.000``, is an error.
   Null text (``null``, ``n/a``, ``-`` ...) means "no value" where the caller allows it.
 * symbols -- :func:`normalize_symbol`: ``btcusdt``, ``BTC-USDT``, ``BTC/EUR``,
-  ``BTCUSDT-PERP``, ``bitcoin`` -> ``BTC``.
+  ``BTCUSDT-PERP``, ``BTC-USDT-SWAP``, ``BTC/USDT:USDT``, ``ETH-USDT-240628``,
+  ``bitcoin`` -> ``BTC``; :func:`split_multiplier` reads a 1000x contract name
+  (``kBONK``, ``1000PEPEUSDT``, ``1MBABYDOGE``) as the asset and its multiplier, so a
+  reader scales quantities up and prices down by it.
 * loan legs -- :func:`parse_legs` / :func:`format_legs`: ``ETH 12 @LT0.83; WBTC 0.5``,
   ``eth 12 LT=0.8 bonus=5%``, ``ETH:12:0.83|USDC:100``.
 
@@ -17,6 +24,7 @@ No Qt, no pandas at import time beyond what the vectorised parser needs.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import Any
@@ -26,8 +34,10 @@ import pandas as pd
 
 __all__ = [
     "NULL_TEXT", "parse_number", "number_or_text", "point_notation", "parse_number_series",
-    "format_number", "QUOTE_CURRENCIES", "SYMBOL_ALIASES", "normalize_symbol", "asset_symbol", "LegSyntaxError", "split_legs", "parse_leg", "parse_legs",
-    "format_legs",
+    "format_number", "DecimalConventionError", "file_uses_decimal_comma",
+    "sample_uses_decimal_comma", "QUOTE_CURRENCIES",
+    "SYMBOL_ALIASES", "normalize_symbol", "asset_symbol", "split_multiplier", "LegSyntaxError",
+    "split_legs", "parse_leg", "parse_legs", "format_legs",
 ]
 
 # --------------------------------------------------------------------------- numbers
@@ -41,12 +51,23 @@ _GROUPED = re.compile(r"^[+-]?\d{1,3}(?:([,_])\d{3})(?:\1\d{3})*(?:\.\d*)?$")
 _DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+%?")
 
 
+#: A number grouped with thousands points only: ``60.000`` ``1.234.567`` (decimal-comma files).
+_DOT_GROUPED = re.compile(r"(?<![\d.,])([+-]?\d{1,3}(?:\.\d{3})+)(?![\d.,])")
+_DOT_GROUPED_CELL = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+$")
+#: A whole cell in the decimal-comma notation: ``0,5`` ``-1.234,5`` ``60.000`` ``12``.
+_COMMA_CELL = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$|^[+-]?,\d+$")
+
+
 def point_notation(text: str) -> str:
-    """``text`` with every decimal-comma number (``0,5``, ``1.234,5``, ``2,5%``, also
-    inside a loan leg such as ``ETH:12,5:0,83``) rewritten in the point notation."""
-    if "," not in text:
-        return text
-    return _DECIMAL_COMMA.sub(lambda m: m.group(0).replace(".", "").replace(",", "."), text)
+    """``text`` written with the decimal comma rewritten in the point notation: every
+    decimal-comma number (``0,5``, ``1.234,5``, ``2,5%``, also inside a loan leg such as
+    ``ETH:12,5:0,83``) and every number grouped with thousands points (``60.000`` ->
+    ``60000``). Only for text known to use the decimal comma."""
+    if "," in text:
+        text = _DECIMAL_COMMA.sub(lambda m: m.group(0).replace(".", "").replace(",", "."), text)
+    if "." in text:
+        text = _DOT_GROUPED.sub(lambda m: m.group(1).replace(".", ""), text)
+    return text
 
 
 def parse_number(value: Any, *, decimal_comma: bool = False, percent: bool = True) -> float:
@@ -83,7 +104,7 @@ def parse_number(value: Any, *, decimal_comma: bool = False, percent: bool = Tru
     scale = 1.0
     if percent and text.endswith("%"):
         text, scale = text[:-1].rstrip(), 0.01
-    if decimal_comma and "," in text:
+    if decimal_comma and ("," in text or _DOT_GROUPED_CELL.match(text)):
         text = point_notation(text)
     elif "," in text or "_" in text:
         if not _GROUPED.match(text):
@@ -97,16 +118,23 @@ def parse_number(value: Any, *, decimal_comma: bool = False, percent: bool = Tru
 
 def number_or_text(value: Any, *, decimal_comma: bool = False) -> Any:
     """What an editor stores for a typed value: the finite float when it reads as one,
-    None for empty text, else the value as typed (to be marked)."""
+    None for empty text, else the value as typed (to be marked). A cell that can only be
+    a decimal comma (``0,5``, ``1.234,5``; not ``1,234``) reads with it."""
     if not isinstance(value, str):
         return value
     if value.strip() == "":
         return None
     try:
-        v = parse_number(value, decimal_comma=decimal_comma)
+        v = parse_number(value, decimal_comma=decimal_comma or _only_decimal_comma(value))
     except ValueError:
         return value
     return v if math.isfinite(v) else value
+
+
+def _only_decimal_comma(text: str) -> bool:
+    """One cell that shows the decimal comma unambiguously (see file_uses_decimal_comma)."""
+    t = text.strip().lstrip("+-").rstrip("%").strip()
+    return bool(_COMMA_EVIDENCE.match(t)) and not _AMBIGUOUS.match(t)
 
 
 def parse_number_series(raw: pd.Series, *, decimal_comma: bool = False,
@@ -123,8 +151,14 @@ def parse_number_series(raw: pd.Series, *, decimal_comma: bool = False,
     """
     s = raw.reset_index(drop=True)
     missing = (s == "").to_numpy().copy()
-    v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan,
-                                                   copy=True)
+    text = s
+    if decimal_comma:      # 0,5 -> 0.5, 1.234,5 -> 1234.5, 60.000 -> 60000 (vectorised)
+        comma = s.str.match(_COMMA_CELL.pattern).fillna(False)
+        if comma.any():
+            text = s.where(~comma, s.str.replace(".", "", regex=False)
+                           .str.replace(",", ".", regex=False))
+    v = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan,
+                                                      copy=True)
     retry = np.flatnonzero(~missing & np.isnan(v))
     if retry.size:  # slow path only for the cells that did not parse
         sub = s.iloc[retry]
@@ -138,6 +172,119 @@ def parse_number_series(raw: pd.Series, *, decimal_comma: bool = False,
                 return math.nan
         v[retry] = np.fromiter((one(x) for x in sub), dtype=np.float64, count=len(sub))
     return v, missing
+
+
+# --------------------------------------------------------------------------- decimal convention
+class DecimalConventionError(ValueError):
+    """A file whose decimal separator cannot be told: ``example`` is the cell to name."""
+
+    def __init__(self, message: str, example: str):
+        super().__init__(message)
+        self.example = example
+
+
+_NUMBER_CELL = re.compile(r"^[+-]?[\d.,]*\d[\d.,]*%?$")
+_CELL_NUMBER_TOKENS = re.compile(r"(?<![\w.,])[+-]?\d[\d.,]*\d(?![\w.,])")
+#: Evidence per cell (sign and % removed): the decimal comma, the decimal point, ambiguous.
+_COMMA_EVIDENCE = re.compile(r"^(?:\d*,\d+|\d{1,3}(?:\.\d{3})+,\d+|\d{1,3}(?:\.\d{3}){2,})$")
+_POINT_EVIDENCE = re.compile(r"^(?:\d*\.\d+|\d{1,3}(?:,\d{3})+\.\d+|\d{1,3}(?:,\d{3}){2,})$")
+_AMBIGUOUS = re.compile(r"^[1-9]\d{0,2}[.,]\d{3}$")
+
+
+def _number_tokens(cells: list, legs: bool) -> pd.Series:
+    """The number-looking texts of ``cells``: whole cells such as ``0,5`` or ``1.234%`` and,
+    with ``legs``, the numbers inside loan-leg cells (``ETH:12,5:0,83``); sign and ``%``
+    removed."""
+    s = pd.Series(cells, dtype=object).dropna().astype(str).str.strip()
+    s = s[s.str.contains(r"\d[.,]\d", regex=True)]
+    if s.empty:
+        return s
+    whole = s.str.match(_NUMBER_CELL.pattern)
+    if not legs:
+        return s[whole].str.replace(r"^[+-]|%$", "", regex=True)
+    inner = s[~whole].str.findall(_CELL_NUMBER_TOKENS.pattern).explode()
+    out = pd.concat([s[whole], inner.dropna().astype(str)], ignore_index=True)
+    return out.str.replace(r"^[+-]|%$", "", regex=True)
+
+
+def _evidence(tokens: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The tokens showing the decimal comma and those showing the decimal point."""
+    clear = ~tokens.str.match(_AMBIGUOUS.pattern)
+    return (tokens[clear & tokens.str.match(_COMMA_EVIDENCE.pattern)],
+            tokens[clear & tokens.str.match(_POINT_EVIDENCE.pattern)])
+
+
+_CHUNK = 4096
+
+
+def file_uses_decimal_comma(cells, delimiter: str = ",", *, legs: bool = True) -> bool:
+    """Whether the number cells of a file use the decimal comma.
+
+    Only unambiguous cells decide: ``0,5``, ``12,25``, ``1.234,5`` or ``1.234.567`` mean the
+    comma; ``0.25``, ``1234.5``, ``1,234.5`` or ``1,234,567`` the point. A cell such as
+    ``60.000`` or ``1,234`` could be either. Without a deciding cell a ``,``-separated file
+    uses the point (the comma would need quoting there); a ``;`` or tab file, written in
+    the user's locale, must show its convention. The cells are read in blocks of 4,096
+    until one decides (both conventions in the deciding block are an error); the rest of
+    the file follows that convention.
+
+    Parameters
+    ----------
+    cells : iterable of str
+        The cells of the file's number columns (loan-leg cells included); text is ignored.
+    delimiter : str
+        The file's field separator.
+    legs : bool
+        Read the numbers inside text cells too (loan legs such as ``ETH:12,5``); False
+        for files with free text (times, remarks), where only whole number cells count.
+
+    Raises
+    ------
+    DecimalConventionError
+        The deciding block mixes both conventions, or only ambiguous cells in a ``;``/tab
+        file.
+    """
+    comma, ambiguous = _decide(cells, legs)
+    if comma is not None:
+        return comma
+    if ambiguous is not None and delimiter != ",":
+        whole, frac = re.split(r"[.,]", ambiguous)
+        sep = "point" if "." in ambiguous else "comma"
+        where = "tab" if delimiter == "\t" else repr(delimiter)
+        raise DecimalConventionError(
+            f"{ambiguous!r} is ambiguous in a {where}-separated file: {whole}.{frac} (decimal "
+            f"{sep}) or {whole}{frac} (thousands {sep})? Write {whole}{frac}, or "
+            f"{whole}.{frac[:1]} / {whole},{frac[:1]}, so the file shows which separator is "
+            "decimal", ambiguous)
+    return False
+
+
+def sample_uses_decimal_comma(cells, legs: bool = False) -> bool | None:
+    """What a sample of a file's cells shows (the rules of :func:`file_uses_decimal_comma`):
+    True or False where a cell decides, None where none does (read the whole file then).
+    Raises DecimalConventionError when the sample mixes both."""
+    return _decide(cells, legs)[0]
+
+
+def _decide(cells, legs: bool) -> tuple[bool | None, str | None]:
+    """(decimal comma or None when no cell decides, the first ambiguous cell)."""
+    it = iter(cells)
+    ambiguous = None
+    while block := list(itertools.islice(it, _CHUNK)):
+        tokens = _number_tokens(block, legs)
+        if tokens.empty:
+            continue
+        comma, point = _evidence(tokens)
+        if len(comma) and len(point):
+            raise DecimalConventionError(
+                f"mixes the decimal comma ({comma.iloc[0]!r}) and the decimal point "
+                f"({point.iloc[0]!r}); write every number one way", comma.iloc[0])
+        if len(comma) or len(point):
+            return len(comma) > 0, ambiguous
+        if ambiguous is None:
+            amb = tokens[tokens.str.match(_AMBIGUOUS.pattern)]
+            ambiguous = amb.iloc[0] if len(amb) else None
+    return None, ambiguous
 
 
 def format_number(value: Any, digits: int = 10) -> str:
@@ -162,6 +309,15 @@ QUOTE_CURRENCIES: tuple[str, ...] = ("FDUSD", "PYUSD", "BUSD", "USDT", "USDC", "
 
 _QUOTE_RE = re.compile(r"^(?P<base>.+?)(?P<sep>[-/_:]?)(?:FDUSD|PYUSD|BUSD|USDT|USDC|USD|EUR)$")
 _PERP_RE = re.compile(r"[-/_.:]?(?:PERP|PERPETUAL|SWAP)$")
+#: ccxt unified market symbols: ``BTC/USDT:USDT``, ``ETH/USDT:USDT-240628``, ``BTC/USD:BTC``.
+_UNIFIED_RE = re.compile(r"^(?P<base>[A-Z0-9.]+)/(?P<quote>[A-Z0-9]+)(?::(?P<settle>[A-Z0-9]+))?"
+                         r"(?:-\d{6}(?:-.*)?)?$")
+#: Expiry of dated futures: ``ETH-USDT-240628``, ``BTCUSDT_240628``.
+_EXPIRY_RE = re.compile(r"[-_]\d{6}$")
+#: 1000x contract names: ``kPEPE`` (Hyperliquid), ``1000PEPE``, ``1MBABYDOGE``, ``SHIB1000``.
+_MULT_PREFIX = re.compile(r"^(?P<m>1000000|100000|10000|1000|1M)(?P<base>[A-Z][A-Z0-9]*)$")
+_MULT_SUFFIX = re.compile(r"^(?P<base>[A-Z][A-Z]+)(?P<m>1000)$")
+_K_PREFIX = re.compile(r"^\s*k(?P<base>[A-Z][A-Z0-9]+)")
 _SYMBOL_RE = re.compile(r"^(?=.*[A-Z])[A-Z0-9]{1,15}$")
 
 #: Symbol aliases: full coin names (as in CoinMarketCap / CoinGecko exports) -> symbol.
@@ -190,6 +346,10 @@ def normalize_symbol(raw: Any) -> str | None:
     s = str(raw).strip().strip("\"'").strip().upper()
     if not s:
         return None
+    m = _UNIFIED_RE.match(s)
+    if m:
+        s = m.group("base")
+    s = _EXPIRY_RE.sub("", s) or s
     s = _PERP_RE.sub("", s) or s
     if s not in QUOTE_CURRENCIES:
         m = _QUOTE_RE.match(s)
@@ -198,6 +358,33 @@ def normalize_symbol(raw: Any) -> str | None:
             s = m.group("base")
     s = SYMBOL_ALIASES.get(s, s)
     return s if _SYMBOL_RE.match(s) else None
+
+
+def split_multiplier(raw: Any) -> tuple[str | None, float]:
+    """A contract name that counts the asset in thousands, as (asset, multiplier).
+
+    ``"kPEPE"`` (Hyperliquid), ``"1000PEPEUSDT"``, ``"1000PEPE/USDT:USDT"`` -> ``("PEPE",
+    1000.0)``; ``"1MBABYDOGEUSDT"`` -> ``("BABYDOGE", 1e6)``; ``"SHIB1000USDT"`` -> ``("SHIB",
+    1000.0)``; anything else -> ``(normalize_symbol(raw), 1.0)``. One contract unit is
+    ``multiplier`` units of the asset: a reader multiplies quantities and divides prices
+    by it, so value (quantity x price) is unchanged. ``"KAVA"`` and ``"1INCH"`` are plain
+    symbols (the ``k`` prefix is lower case only).
+    """
+    if raw is None:
+        return None, 1.0
+    text = str(raw).strip().strip("\"'").strip()
+    k = _K_PREFIX.match(text)
+    if k:
+        return normalize_symbol(k.group("base") + text[k.end():]), 1000.0
+    sym = normalize_symbol(text)
+    if sym is None:
+        return None, 1.0
+    for rx in (_MULT_PREFIX, _MULT_SUFFIX):
+        m = rx.match(sym)
+        if m:
+            mult = 1e6 if m.group("m") == "1M" else float(m.group("m"))
+            return m.group("base"), mult
+    return sym, 1.0
 
 
 def asset_symbol(raw: str) -> str:

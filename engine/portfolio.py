@@ -2,7 +2,12 @@
 
 The JSON format is ``crashlab.portfolio/1`` (see PRODUCT.md). Keys the model does not
 know are kept in ``extra`` dictionaries and written back on save, so files written by a
-newer version survive a round trip through this one.
+newer version survive a round trip through this one. Two such keys are documented for
+imported positions: ``venue_liquidation_price`` (the venue's own figure, a positive number
+or null; checked here) and ``source`` (the file the position came from).
+
+:func:`load_portfolio` and :func:`read_portfolio_file` read every known file by its
+content (:mod:`engine.importers`).
 """
 from __future__ import annotations
 
@@ -224,8 +229,27 @@ _ACCOUNT_KEYS = {"id", "wallet_balance", "venue"}
 _TOP_KEYS = {"format", "name", "prices", "accounts", "positions"}
 
 
+VENUE_LP_KEY = "venue_liquidation_price"
+
+
 def _extra(raw: dict, known: set[str]) -> dict:
     return {k: copy.deepcopy(v) for k, v in raw.items() if k not in known}
+
+
+def _position_extra(raw: dict, known: set[str], pid: str, source: str | None) -> dict:
+    """The unknown keys of a position, ``venue_liquidation_price`` checked (a positive
+    number or null) and stored as a float."""
+    extra = _extra(raw, known)
+    if extra.get(VENUE_LP_KEY) is not None:
+        extra[VENUE_LP_KEY] = _number(extra[VENUE_LP_KEY], field=VENUE_LP_KEY, position=pid,
+                                      positive=True, source=source)
+    return extra
+
+
+def venue_liquidation_price(pos: "Position") -> float | None:
+    """The venue's own liquidation price of an imported position (None where its file had
+    none)."""
+    return pos.extra.get(VENUE_LP_KEY)
 
 
 def position_from_dict(raw: Any, index: int = 0, source: str | None = None) -> Position:
@@ -244,7 +268,7 @@ def position_from_dict(raw: Any, index: int = 0, source: str | None = None) -> P
                              source=source),
             cost_basis=_number(raw.get("cost_basis"), field="cost_basis", position=pid,
                                nonnegative=True, allow_none=True, source=source),
-            extra=_extra(raw, _SPOT_KEYS),
+            extra=_position_extra(raw, _SPOT_KEYS, pid, source),
         )
     if kind == "perp":
         mode = _choice(raw.get("margin_mode", "isolated"), MARGIN_MODES, field="margin_mode",
@@ -276,7 +300,7 @@ def position_from_dict(raw: Any, index: int = 0, source: str | None = None) -> P
                                             upper_inclusive=False, source=source),
             maintenance_amount=_number(raw.get("maintenance_amount"), field="maintenance_amount",
                                        position=pid, allow_none=True, source=source),
-            extra=_extra(raw, _PERP_KEYS),
+            extra=_position_extra(raw, _PERP_KEYS, pid, source),
         )
     # loan
     legs = {}
@@ -317,7 +341,7 @@ def position_from_dict(raw: Any, index: int = 0, source: str | None = None) -> P
         liquidation_bonus=_number(raw.get("liquidation_bonus", 0.05), field="liquidation_bonus",
                                   position=pid, nonnegative=True, upper=1.0, source=source),
         preset=preset,
-        extra=_extra(raw, _LOAN_KEYS),
+        extra=_position_extra(raw, _LOAN_KEYS, pid, source),
     )
 
 
@@ -420,25 +444,6 @@ def portfolio_to_dict(p: Portfolio) -> dict:
     return out
 
 
-def read_json_file(path: str | Path) -> Any:
-    """Parse a JSON file; InputError naming the path for unreadable, non-UTF-8 or bad JSON."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"is not UTF-8 text ({exc.reason})", field="path", value=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror})", field="path", value=str(path)) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                         field="path", value=str(path)) from None
-
-
-HOLDINGS_SUFFIXES = (".csv", ".tsv", ".txt")
-
-
 def _portfolio_path(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
@@ -449,23 +454,30 @@ def _portfolio_path(path: str | Path) -> Path:
 
 
 def load_portfolio(path: str | Path) -> Portfolio:
-    """Read a portfolio JSON file (or import a holdings CSV, by extension); raises the first
-    problem (the command line)."""
+    """Read any known portfolio file (CrashLab JSON or holdings CSV, or a venue's export:
+    :func:`engine.importers.import_file`); raises the first problem (the command line),
+    also when the file holds nothing to analyse."""
+    return load_portfolio_noted(path)[0]
+
+
+def load_portfolio_noted(path: str | Path) -> tuple[Portfolio, list]:
+    """:func:`load_portfolio` and the notes of its import (what a venue file's reader
+    assumed or left out, as :class:`~engine.errors.Issue`)."""
+    from .importers import import_file
     path = _portfolio_path(path)
-    if path.suffix.lower() in HOLDINGS_SUFFIXES:
-        from .holdings_csv import import_holdings_csv
-        return import_holdings_csv(path)
-    return portfolio_from_dict(read_json_file(path), source=path.name)
+    imp = import_file(path, strict=True)
+    p = portfolio_from_dict(imp.raw, source=path.name)
+    if not p.positions and not p.accounts:
+        raise InputError("holds no positions and no accounts: nothing to analyse",
+                         field="positions", value=[], source=path.name)
+    return p, imp.notes
 
 
 def read_portfolio_file(path: str | Path) -> dict:
-    """A portfolio JSON or holdings CSV as a raw ``crashlab.portfolio/1`` dictionary, values
-    as written: an editor opens it, marks bad cells and keeps every other row."""
-    path = _portfolio_path(path)
-    if path.suffix.lower() in HOLDINGS_SUFFIXES:
-        from .holdings_csv import read_holdings_csv
-        return read_holdings_csv(path)
-    return read_json_file(path)
+    """Any known portfolio file as a raw ``crashlab.portfolio/1`` dictionary, values as
+    written: an editor opens it, marks bad cells and keeps every other row."""
+    from .importers import import_file
+    return import_file(path).raw
 
 
 def save_portfolio(p: Portfolio, path: str | Path) -> None:

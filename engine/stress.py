@@ -16,7 +16,7 @@ from . import liquidation as lq
 from .attribution import account_liquidation_step, pnl_by_asset, wallet_losses
 from .book import Book, compile_book
 from .pegs import depeg_factors
-from .portfolio import Loan, Perp, Portfolio
+from .portfolio import Loan, Perp, Portfolio, venue_liquidation_price
 from .replay import PricePaths, max_drawdown, run_book
 from .scenarios import (Scenario, beta_move, library, library_scenario, resolve_betas,
                         stablecoins)
@@ -45,7 +45,8 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
     """Each position's liquidation price today (other prices held) and its distance.
 
     ``distance`` is ``(liquidation_price - price) / price``: negative for a long, positive
-    for a short or for a loan with volatile debt.
+    for a short or for a loan with volatile debt. ``venue_liquidation_price`` is the venue's
+    own figure for an imported position (None where its file had none).
     """
     book = book or compile_book(p)
     iso_lp = {book.ids[i]: book.iso_lp[k] for k, i in enumerate(book.iso_pos)}
@@ -54,7 +55,8 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
     loan_index = {book.ids[i]: j for j, i in enumerate(book.loan_pos)}
     for pos in p.positions:
         row = {"id": pos.id, "kind": pos.kind, "asset": pos.asset, "liquidation_price": None,
-               "price": p.prices.get(pos.asset), "distance": None}
+               "price": p.prices.get(pos.asset), "distance": None,
+               "venue_liquidation_price": venue_liquidation_price(pos)}
         if isinstance(pos, Perp):
             row["side"] = pos.side
             row["margin_mode"] = pos.margin_mode

@@ -136,3 +136,10 @@ def aave_reserve(asset: str) -> dict | None:
 
 def aave_close_factor_threshold() -> float:
     return float(_aave().get("close_factor_hf_threshold", 0.95))
+
+
+def contract_value(venue: str, asset: str) -> float | None:
+    """Base units per contract of ``asset``'s USDT swap on ``venue`` (OKX ``ctVal``), from
+    the bundled ``face_value`` table; None where it has none."""
+    value = venue_info(venue).get("face_value", {}).get(asset.upper())
+    return None if value is None else float(value)

@@ -137,8 +137,8 @@ def test_position_past_liquidation_is_a_warning_naming_field_and_value():
 
 @pytest.mark.parametrize("content,needles", [
     ("{not json", ["not valid JSON", "line 1"]),
-    ("[1, 2]", ["JSON object"]),
-    ("", ["not valid JSON"]),
+    ("[1, 2]", ["JSON list of 2 int", "not a portfolio file"]),
+    ("", ["the file is empty"]),
 ])
 def test_malformed_files(tmp_path, content, needles):
     f = tmp_path / "broken.json"

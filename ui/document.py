@@ -25,8 +25,7 @@ from engine import (InputError, Issue, Portfolio, check_portfolio, portfolio_fro
 from engine.atomic import write_text_atomic
 from engine.parsing import LegSyntaxError, format_legs, format_number, number_or_text
 from engine.parsing import parse_legs as engine_parse_legs
-from engine.portfolio import (FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level,
-                              read_portfolio_file)
+from engine.portfolio import FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level
 
 _uid = itertools.count(1)
 
@@ -71,6 +70,10 @@ COLUMNS: tuple[Column, ...] = (
            "the wallet is counted in the account); loan collateral minus debt.", True),
     Column("liquidation_price", "Liq. price", (), "computed", "Price of the asset at which this "
            "position is liquidated, other prices held (empty when none).", True),
+    Column("venue_liquidation_price", "Venue liq.", (), "computed", "The liquidation price the "
+           "venue showed in the imported file (empty when it had none). A difference over 1 % "
+           "from ours is flagged: usually a tier table, fees or a cross account's other "
+           "positions.", True),
     Column("distance", "Distance", (), "computed", "Move of the asset from today's price to the "
            "liquidation price (negative: a fall liquidates).", True),
     Column("isolated_margin", "Isolated margin", ("perp",), "number", "Margin posted for an isolated "
@@ -297,6 +300,7 @@ class Document:
         self.accounts: list[dict] = []
         self.rows: list[Row] = []
         self.extra: dict = {}
+        self.imported: Any = None             # engine.importers.Imported of a file read in
         self._cache: dict[int, tuple[str, Any]] = {}
         if raw is not None:
             self.load_dict(raw)
@@ -324,12 +328,15 @@ class Document:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "Document":
-        """Open a portfolio JSON or a holdings CSV (tolerant: bad fields are kept and
-        marked, every other row is loaded)."""
+        """Open any file the engine reads by content (:func:`engine.importers.import_file`;
+        tolerant: bad fields are kept and marked, every other row is loaded). What was
+        read (kind, notes, what the file lacks) is kept in :attr:`imported`."""
+        from engine.importers import import_file
         path = Path(path)
-        raw = read_portfolio_file(path)
+        imp = import_file(path)
         doc = cls()
-        doc.load_dict(raw, source=path.name)
+        doc.load_dict(imp.raw, source=path.name)
+        doc.imported = imp
         return doc
 
     # ---- writing

@@ -26,7 +26,8 @@ from .widgets import Debouncer
 
 MAX_RECENT = 8
 AUTOSAVE_MS = 3000
-PORTFOLIO_FILTER = "Portfolio (*.json *.csv);;CrashLab portfolio (*.json);;Holdings CSV (*.csv);;All files (*)"
+PORTFOLIO_FILTER = ("Portfolio or venue export (*.json *.csv *.tsv *.txt);;CrashLab portfolio (*.json);;"
+                    "Holdings CSV (*.csv);;All files (*)")
 
 
 def demo_path() -> str:
@@ -72,7 +73,8 @@ class Files(QObject):
         self.opened.emit()
 
     def open_path(self, path: str, remember: bool = True) -> bool:
-        """Open a portfolio JSON or import a holdings CSV; False (and a message) on bad input."""
+        """Open a portfolio JSON or import any other known file (a holdings CSV, a venue's
+        export); False (and a message) on bad input."""
         try:
             doc = Document.from_file(path)
         except InputError as exc:
@@ -81,11 +83,14 @@ class Files(QObject):
         except OSError as exc:
             self.failed.emit("Cannot open the file", f"{path}: {exc.strerror or exc}")
             return False
-        is_json = Path(path).suffix.lower() == ".json"
-        self.open_document(doc, str(path) if is_json else None)
+        own = doc.imported is not None and doc.imported.own
+        self.open_document(doc, str(path) if own else None)      # an import is saved elsewhere
         if remember:
             self.add_recent(str(path))
-        msg = f"Opened {Path(path).name}" if is_json else f"Imported {Path(path).name} — save it as a portfolio"
+        msg = (f"Opened {Path(path).name}" if own else
+               f"Imported {Path(path).name} ({doc.imported.kind}) — save it as a portfolio")
+        if doc.imported is not None and doc.imported.notes:
+            msg += f"; {len(doc.imported.notes)} note(s): {doc.imported.notes[0]}"
         v = self.document.validation
         if v.n_errors:
             msg += f"; {v.n_errors} cell(s) need fixing (marked in red)"
@@ -180,12 +185,61 @@ class Files(QObject):
         menu.addSeparator()
         menu.addAction("Clear list", lambda: self.settings.setValue("files/recent", []))
 
+    # ---- import into this book
+    def import_into_book(self, paths: list[str]) -> bool:
+        """Add the positions, accounts and prices of ``paths`` (any known file) to the open
+        book (:func:`engine.importers.merge_books`); the book stays open, marked unsaved.
+        False (and a message) when a file cannot be read: then nothing is added."""
+        from engine.importers import import_file, merge_books
+        imports = []
+        for path in paths:
+            try:
+                imports.append((Path(path).name, import_file(path)))
+            except InputError as exc:
+                self.failed.emit("Cannot import the file", str(exc))
+                return False
+        merged = merge_books(self.document.doc.to_dict(), imports)
+        doc = Document(merged.raw)
+        self.open_document(doc, self.document.path)
+        self.document.undo.resetClean()                  # unsaved: the import is not in the file yet
+        names = ", ".join(name for name, _ in imports)
+        msg = f"Imported {names} into this book"
+        notes = [str(n) for n in merged.notes] + [str(n) for _, imp in imports for n in imp.notes]
+        if merged.needs:
+            msg += f"; it needs {len(merged.needs)} value(s): {merged.needs[0]}"
+        elif notes:
+            msg += f"; {len(notes)} note(s): {notes[0]}"
+        self.message.emit(msg, 10000)
+        return True
+
+    def import_dialog(self) -> None:
+        start = str(self.settings.value("files/last_dir", str(Path.home())))
+        paths, _ = QFileDialog.getOpenFileNames(self.window, "Import into this book", start,
+                                                PORTFOLIO_FILTER)
+        if paths:
+            self.settings.setValue("files/last_dir", str(Path(paths[0]).parent))
+            self.import_into_book(paths)
+
     # ---- drag and drop
     def open_dropped(self, files: list[str]) -> None:
-        """A portfolio JSON or holdings CSV opens; price-history CSVs go to the replay."""
-        if len(files) == 1 and (files[0].lower().endswith(".json") or looks_like_holdings(files[0])):
-            if self.maybe_save():
-                self.open_path(files[0])
+        """A portfolio file (CrashLab's or a venue's, told by content) opens; several are
+        imported into this book; price-history files go to the replay."""
+        from engine.importers import sniff_file
+        kinds = [sniff_file(f) for f in files]
+        # a JSON file is never a price history: an unknown one opens to say what it is
+        books = [f for f, k in zip(files, kinds)
+                 if (k is not None and k.portfolio) or (k is None and f.lower().endswith(".json"))]
+        if books and len(books) == len(files):
+            if len(books) == 1:
+                if self.maybe_save():
+                    self.open_path(books[0])
+            else:
+                self.import_into_book(books)
+            return
+        if books:
+            self.failed.emit("Cannot drop these files together",
+                             "Drop portfolio files and price histories separately: "
+                             + ", ".join(Path(f).name for f in books) + " hold positions.")
             return
         self.price_files_dropped.emit(list(files))
         self.message.emit(f"{len(files)} price file(s) ready: press Run replay (Ctrl+R)", 8000)
@@ -241,15 +295,3 @@ class Files(QObject):
         """Stop autosaving and remove this session's autosave and lock (clean exit)."""
         self.autosave_timer.cancel()
         self.autosaver.close()
-
-
-def looks_like_holdings(path: str) -> bool:
-    """A CSV whose header names position fields (not a price history)."""
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            head = fh.readline().lower()
-    except OSError:
-        return False
-    cols = {c.strip().strip('"') for c in head.replace(";", ",").replace("\t", ",").split(",")}
-    return bool(cols & {"kind", "quantity", "qty", "entry_price", "side", "collateral", "wallet_balance"}) \
-        and not ({"open", "close"} <= cols)

@@ -16,6 +16,7 @@ from PySide6.QtGui import QBrush, QColor, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QApplication, QStyle
 
 from engine.scenarios import bundled_beta
+from engine.venue_check import venue_issue
 
 from .document import (COLUMNS, CellIssue, Document, Validation, applies, default_position,
                        fmt_display, fmt_money, fmt_number, fmt_pct, fmt_price, format_legs)
@@ -435,6 +436,8 @@ class HoldingsModel(_Model):
                 d = self._computed(raw, "distance")
                 if isinstance(d, float) and abs(d) < 0.1:
                     return QBrush(QColor(self.owner.theme.loss))
+            if col.key == "venue_liquidation_price" and self._venue_issue(raw) is not None:
+                return QBrush(QColor(self.owner.theme.loss))
             if col.key == "asset" and kind == "loan":
                 return QBrush(QColor(self.owner.theme.muted))
             return None
@@ -489,7 +492,15 @@ class HoldingsModel(_Model):
             return col.tip + "\nNo price of this asset alone liquidates this position."
         if key == "value" and row.get("health_factor") is not None:
             return col.tip + f"\nHealth factor now: {row['health_factor']:.3f}"
+        if key == "venue_liquidation_price" and row.get(key) is not None:
+            issue = self._venue_issue(raw)
+            return col.tip + "\n" + (str(issue) if issue else "Within 1 % of ours.")
         return col.tip
+
+    def _venue_issue(self, raw: dict):
+        """The engine's warning when our liquidation price and the venue's differ."""
+        row = self.analysis.get(str(raw.get("id")))
+        return None if row is None else venue_issue(row)
 
     def setData(self, index, value, role=ROLE.EditRole):
         if not index.isValid() or role != ROLE.EditRole:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
-from engine.parsing import parse_number_series
+from engine.parsing import DecimalConventionError, file_uses_decimal_comma, parse_number_series
 
 from .history import fmt_time
 
@@ -111,7 +111,20 @@ def _utc_naive(dt: pd.Series, fail) -> np.ndarray:
     return dt.dt.as_unit("ns").to_numpy().astype("datetime64[ns]")
 
 
-def _parse_prices(raw: pd.Series, col: str, t: Table, lines: np.ndarray
+def _decimal_comma(t: Table, time_col: str) -> bool:
+    """Whether the file writes numbers with the decimal comma, read once from every text
+    cell but the time column (:func:`engine.parsing.file_uses_decimal_comma`)."""
+    if t.decimal_comma is None:
+        cols = [c for c in t.df.columns if c != time_col and t.col(c).dtype.kind not in "iuf"]
+        cells = (x for c in cols for x in t.col(c).unique())
+        try:
+            t.decimal_comma = file_uses_decimal_comma(cells, t.delimiter)
+        except DecimalConventionError as exc:
+            raise InputError(str(exc), field="numbers", value=exc.example, source=t.path) from None
+    return t.decimal_comma
+
+
+def _parse_prices(raw: pd.Series, col: str, t: Table, lines: np.ndarray, decimal_comma: bool
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Parse a price column.
 
@@ -127,7 +140,7 @@ def _parse_prices(raw: pd.Series, col: str, t: Table, lines: np.ndarray
         v = s.to_numpy(dtype=np.float64, copy=True)
         missing = np.isnan(v)
     else:
-        v, missing = parse_number_series(s, decimal_comma=t.delimiter != ",")
+        v, missing = parse_number_series(s, decimal_comma=decimal_comma)
     bad = ~missing & ~(np.isfinite(v) & (v > 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -163,7 +176,8 @@ def build_series(asset: str, t: Table, rows: np.ndarray, time_col: str,
     path = t.path
     lines = t.lines[rows]
     times = _parse_times(t.col(time_col).iloc[rows], time_col, path, lines)
-    close, cmiss = _parse_prices(t.col(cols["close"]).iloc[rows], cols["close"], t, lines)
+    comma = _decimal_comma(t, time_col)
+    close, cmiss = _parse_prices(t.col(cols["close"]).iloc[rows], cols["close"], t, lines, comma)
     if cmiss.any():
         if drop_missing_close:
             keep = ~cmiss
@@ -181,7 +195,7 @@ def build_series(asset: str, t: Table, rows: np.ndarray, time_col: str,
         c = cols.get(key)
         if c is None:
             return None, None
-        v, m = _parse_prices(t.col(c).iloc[rows], c, t, lines)
+        v, m = _parse_prices(t.col(c).iloc[rows], c, t, lines, comma)
         return v, m
 
     high, hmiss = part("high")

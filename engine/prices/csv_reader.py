@@ -7,7 +7,7 @@ import gzip
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
-from engine.parsing import normalize_symbol
+from engine.parsing import (DecimalConventionError, normalize_symbol, sample_uses_decimal_comma,
+                            split_multiplier)
 
 from .columns import AssetSeries, build_series, row_error
 from .specs import asset_from_filename
@@ -57,6 +58,7 @@ class Table:
     has_header: bool
     delimiter: str
     typed: bool = False
+    decimal_comma: bool | None = None     # read once from the cells (columns._decimal_comma)
     _clean: dict | None = None
 
     def col(self, name: Any) -> pd.Series:
@@ -122,8 +124,10 @@ def _sniff_delimiter(sample_lines: list[str]) -> str:
 _BOM = b"\xef\xbb\xbf"
 
 
-def _dialect(path: str, data: bytes) -> tuple[int, int, str, bool]:
-    """(offset of the first non-blank byte, blank lines before it, delimiter, has header)."""
+def _dialect(path: str, data: bytes) -> tuple[int, int, str, bool, bool | None]:
+    """(offset of the first non-blank byte, blank lines before it, delimiter, has header,
+    whether the first lines write numbers with the decimal comma: None where no cell there
+    decides)."""
     start = data[len(_BOM):] if data.startswith(_BOM) else data
     body = start.lstrip()
     if not body:
@@ -140,15 +144,26 @@ def _dialect(path: str, data: bytes) -> tuple[int, int, str, bool]:
     delim = _sniff_delimiter(sample)
     first_field = sample[0].split(delim)[0].strip().strip("\"'").strip()
     has_header = not re.match(r"^[+-]?\d", first_field)
-    return offset, n_lead, delim, has_header
+    comma = None
+    if delim != ",":
+        lines = [ln for ln in text.replace("\ufeff", "").splitlines()[1:400] if ln.strip()][:-1]
+        try:
+            comma = sample_uses_decimal_comma(c.strip().strip('"') for ln in lines
+                                              for c in ln.split(delim))
+        except DecimalConventionError:
+            comma = None                      # the text table names the cells
+    return offset, n_lead, delim, has_header, comma
 
 
 def _read_csv(path: str, body: bytes, delim: str, has_header: bool, n_lead: int,
-              typed: bool) -> pd.DataFrame:
+              typed: bool, decimal_comma: bool = False) -> pd.DataFrame:
     """The C parser over the file body: every cell as text, or (``typed``) numbers as
-    numbers where a whole column reads as one (empty cells NaN)."""
+    numbers where a whole column reads as one (empty cells NaN), with the decimal comma
+    and thousands points where the file uses them."""
     cells = ({"na_filter": True, "na_values": [""], "keep_default_na": False} if typed
              else {"dtype": str, "na_filter": False, "keep_default_na": False})
+    if typed and decimal_comma:
+        cells.update(decimal=",", thousands=".")
     for encoding in ("utf-8", "cp1252"):
         try:
             return pd.read_csv(io.BytesIO(body), sep=delim, header=0 if has_header else None,
@@ -173,9 +188,13 @@ def _read_csv(path: str, body: bytes, delim: str, has_header: bool, n_lead: int,
 
 def _read_table(path: str, data: bytes, typed: bool) -> Table:
     """One file's cells (see :class:`Table`); blank rows dropped."""
-    offset, n_lead, delim, has_header = _dialect(path, data)
+    offset, n_lead, delim, has_header, comma = _dialect(path, data)
+    # ';' and tab files are written in the user's locale: the C parser reads their numbers
+    # only where the first lines show the convention (60.000 is 60000 with the decimal
+    # comma); otherwise the text table decides from every cell
+    typed = typed and (delim == "," or comma is not None)
     df = _read_csv(path, data if offset == 0 else data[offset:], delim, has_header, n_lead,
-                   typed)
+                   typed, bool(comma))
     df.columns = [c.replace("\ufeff", "") if isinstance(c, str) else c for c in df.columns]
     lines = df.index.to_numpy(dtype=np.int64) + 1 + n_lead + (1 if has_header else 0)
     if len(df.columns):
@@ -186,7 +205,7 @@ def _read_table(path: str, data: bytes, typed: bool) -> Table:
     if len(df) == 0:
         raise InputError(f"price file {path} has no data rows", source=path)
     return Table(path=path, df=df, lines=lines, has_header=has_header, delimiter=delim,
-                 typed=typed)
+                 typed=typed, decimal_comma=comma if typed and delim != "," else None)
 
 
 def _find(norm: dict[str, str], aliases: Sequence[str]) -> str | None:
@@ -203,11 +222,22 @@ def read_file(asset: str | None, path: str, default_asset: str | None) -> list[A
     Fast path: the C parser reads number columns as numbers. Any problem found that way
     is looked at again with every cell as text, which names the row, column and text."""
     try:  # (the file's bytes are let go before the table is parsed further)
-        return _series(_read_table(path, _read_bytes(path), typed=True), asset, path,
-                       default_asset)
+        series = _series(_read_table(path, _read_bytes(path), typed=True), asset, path,
+                         default_asset)
     except InputError:
-        return _series(_read_table(path, _read_bytes(path), typed=False), asset, path,
-                       default_asset)
+        series = _series(_read_table(path, _read_bytes(path), typed=False), asset, path,
+                         default_asset)
+    return [_in_asset_units(s) for s in series]
+
+
+def _in_asset_units(s: AssetSeries) -> AssetSeries:
+    """A 1000x contract's series (``1000PEPE``) as the asset's (``PEPE``, prices / 1000),
+    the unit an imported position uses (:func:`engine.parsing.split_multiplier`)."""
+    sym, mult = split_multiplier(s.asset)
+    if sym is None or mult == 1.0:
+        return s
+    return replace(s, asset=sym, open=s.open / mult, high=s.high / mult,
+                               low=s.low / mult, close=s.close / mult)
 
 
 def _series(t: Table, asset: str | None, path: str, default_asset: str | None

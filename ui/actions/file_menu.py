@@ -14,8 +14,11 @@ def install(window, m) -> None:
     files = window.files
     std = QKeySequence.StandardKey
     window.act_new = make_action(window, "&New", files.new_document, std.New, "Start an empty portfolio", m)
-    window.act_open = make_action(window, "&Open…", files.open_dialog, std.Open, "Open a portfolio (JSON) or "
-                                  "import holdings (CSV)", m)
+    window.act_open = make_action(window, "&Open…", files.open_dialog, std.Open, "Open a portfolio (JSON), "
+                                  "holdings (CSV) or an exchange's export", m)
+    window.act_import = make_action(window, "&Import into This Book…", files.import_dialog, None,
+                                    "Add the positions of exchange or wallet exports (Hyperliquid, "
+                                    "Binance, Bybit, OKX, ccxt, rotki, Aave) to this portfolio", m)
     window.recent_menu = m.addMenu("Open &Recent")
     window.recent_menu.aboutToShow.connect(lambda: files.fill_recent_menu(window.recent_menu))
     window.act_demo = make_action(window, "Open &Demo Portfolio", files.open_demo, None,
