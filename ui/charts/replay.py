@@ -30,13 +30,24 @@ def _day(sec: int) -> str:
     return f"{d.day} {_MONTHS[d.month - 1]}"
 
 
+def _buckets(e: np.ndarray, spacing: int) -> np.ndarray:
+    """Which interval of ``spacing`` each time falls in: hours and days from midnight UTC,
+    weeks from Monday, ~months as calendar months (quarters for 91 days)."""
+    if spacing < 7 * 86400:
+        return e // spacing
+    if spacing < 30 * 86400:
+        return (e - 4 * 86400) // spacing                 # 1970-01-05 was a Monday
+    months = e.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+    return months if spacing < 91 * 86400 else months // 3
+
+
 def time_ticks(epochs: np.ndarray, lo: float, hi: float, max_ticks: int) -> list[tuple[int, str]]:
     """Ticks of a step axis at round UTC times: ``(step, label)`` for the steps in [lo, hi].
 
     The spacing is the smallest of :data:`TIME_SPACINGS` that gives at most ``max_ticks``
     ticks; a tick sits on the first step of each new interval (so irregular rows work too).
-    Labels: the day (``18 Dec``) at midnight or for daily spacings, else the hour (``15:00``);
-    the first tick of an intraday axis shows both.
+    Labels: the day (``18 Dec``) at midnight or for daily spacings, else the hour (``15:00``),
+    with the day where it is not the previous tick's (``18 Dec 15:00`` first on a zoomed axis).
     """
     n = len(epochs)
     i0, i1 = max(0, int(np.ceil(lo - 1e-9))), min(n - 1, int(np.floor(hi + 1e-9)))
@@ -47,18 +58,19 @@ def time_ticks(epochs: np.ndarray, lo: float, hi: float, max_ticks: int) -> list
     spacing = next((s for s in TIME_SPACINGS if s >= step_size and span / s <= max(max_ticks, 1)),
                    TIME_SPACINGS[-1])
     e = epochs[i0:i1 + 1]
-    bucket = e // spacing
+    bucket = _buckets(e, spacing)
     idx = [0] + [int(k) for k in np.flatnonzero(bucket[1:] != bucket[:-1]) + 1]
-    if e[0] % spacing:                      # the first step is not on a round time: skip it
+    if _buckets(e[:1] - 1, spacing)[0] == bucket[0]:   # the first step is not on a round time
         idx = idx[1:] or [0]
-    out = []
-    for j, k in enumerate(idx):
+    out, day = [], None
+    for k in idx:
         sec = int(e[k])
         hhmm = f"{sec % 86400 // 3600:02d}:{sec % 3600 // 60:02d}"
         if spacing >= 86400 or hhmm == "00:00":
             label = _day(sec)
         else:
-            label = f"{_day(sec)} {hhmm}" if j == 0 else hhmm
+            label = hhmm if sec // 86400 == day else f"{_day(sec)} {hhmm}"
+        day = sec // 86400
         out.append((i0 + k, label))
     return out
 
