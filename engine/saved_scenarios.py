@@ -138,9 +138,15 @@ def _ratios(value: Any, where: str, n: int) -> np.ndarray:
     if not isinstance(value, list) or len(value) != n:
         raise InputError(f"must be a list of {n} numbers (one per time)", field=where,
                          value=value if not isinstance(value, list) else f"{len(value)} number(s)")
-    for k, v in enumerate(value):
-        _num(v, f"{where}[{k}]", above=0.0)
-    return np.asarray(value, float)
+    try:
+        out = np.array(value, dtype=float)
+        ok = all(type(v) in (int, float) for v in value) and bool(np.all(np.isfinite(out) & (out > 0)))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:                                       # name the first bad one
+        for k, v in enumerate(value):
+            _num(v, f"{where}[{k}]", above=0.0)
+    return out
 
 
 def _path(value: Any, where: str) -> tuple[tuple[str, ...], dict]:
@@ -348,11 +354,11 @@ def saved_scenario(s: SavedScenario, assets, today, beta_overrides=None) -> Scen
     return scen
 
 
-def find_saved(portfolio, key: str) -> SavedScenario | None:
+def find_saved(portfolio, key: str, saved: list[SavedScenario] | None = None) -> SavedScenario | None:
     """The saved scenario whose id, else whose name (case-insensitive), is ``key``."""
-    if portfolio is None:
+    if portfolio is None and saved is None:
         return None
-    items = saved_scenarios(portfolio)
+    items = saved_scenarios(portfolio) if saved is None else saved
     k = key.strip().lower()
     for s in items:
         if s.id.lower() == k:
@@ -363,27 +369,28 @@ def find_saved(portfolio, key: str) -> SavedScenario | None:
     return None
 
 
-def scenario_ids(portfolio=None) -> list[str]:
+def scenario_ids(portfolio=None, saved: list[SavedScenario] | None = None) -> list[str]:
     """Every scenario a portfolio can run: the bundled crashes, then its saved ones."""
     ids = [s["id"] for s in library()]
-    if portfolio is not None:
-        ids += [s.id for s in saved_scenarios(portfolio)]
-    return ids
+    if saved is None and portfolio is not None:
+        saved = saved_scenarios(portfolio)
+    return ids + [s.id for s in saved or []]
 
 
-def build_scenario(portfolio, key: str, assets, today, beta_overrides=None, proxy: str = "BTC"
-                   ) -> Scenario:
+def build_scenario(portfolio, key: str, assets, today, beta_overrides=None, proxy: str = "BTC",
+                   saved: list[SavedScenario] | None = None) -> Scenario:
     """The scenario named ``key``: a bundled crash (id or event code), else a saved scenario of
-    ``portfolio`` (id or name). ``proxy`` drives assets a bundled crash lacks (a saved history
-    keeps its own). InputError lists what there is."""
+    ``portfolio`` (id or name; ``saved``: its scenarios read already). ``proxy`` drives assets
+    a bundled crash lacks (a saved history keeps its own). InputError lists what there is."""
     from .scenarios import library_scenario
     if key.strip().lower() in _bundled_names() - {"all"}:
         return library_scenario(key.strip(), assets, today, beta_overrides, proxy)
-    s = find_saved(portfolio, key)
+    if saved is None and portfolio is not None:
+        saved = saved_scenarios(portfolio)
+    s = find_saved(portfolio, key, saved or [])
     if s is not None:
         return saved_scenario(s, assets, today, beta_overrides)
-    saved = [x.id for x in saved_scenarios(portfolio)] if portfolio is not None else []
+    more = f"; saved in the portfolio: {', '.join(x.id for x in saved)}" if saved else ""
     ids = ", ".join(x["id"] for x in library())
-    more = f"; saved in the portfolio: {', '.join(saved)}" if saved else ""
     raise InputError(f"unknown scenario; bundled scenarios are: {ids}{more}", field="scenario",
                      value=key)

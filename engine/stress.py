@@ -203,13 +203,14 @@ def iter_stress_all(p: Portfolio, scenario_ids=None, book: Book | None = None,
                     beta_overrides: dict[str, float] | None = None, proxy: str = "BTC"):
     """:func:`stress_all` one scenario at a time: yields ``(done, total, name)`` after each
     scenario and returns the report (a caller may stop between two scenarios)."""
-    from .saved_scenarios import build_scenario, scenario_ids as all_ids
+    from .saved_scenarios import build_scenario, saved_scenarios, scenario_ids as all_ids
     book = book or compile_book(p)
-    ids = all_ids(p) if scenario_ids is None else list(scenario_ids)
+    saved = saved_scenarios(p)                 # read once; the first bad entry raises
+    ids = all_ids(p, saved) if scenario_ids is None else list(scenario_ids)
     liq_rows = {r["id"]: r for r in liquidation_prices(p, book)}
     out = []
     for i, sid in enumerate(ids):
-        scen = build_scenario(p, sid, book.assets, book.today, beta_overrides, proxy)
+        scen = build_scenario(p, sid, book.assets, book.today, beta_overrides, proxy, saved)
         rep = stress(p, scen, book, series=False, _liq_rows=liq_rows)
         out.append({"id": scen.id, "name": scen.name,
                     "source": "saved" if scen.info.get("saved") else "bundled",

@@ -96,7 +96,7 @@ def test_selecting_a_crash_runs_it_on_a_time_axis(window, qtbot):
     rv.set_step(17)
     statuses = dict(zip(rv.positions_model.column_values(0), rv.positions_model.column_values(7)))
     assert statuses["sol-10x"] == "alive (liquidated later, 2025-12-18 18:00 UTC)"
-    assert rv.metrics["liq"].sub.text() == "by 2025-12-18 17:00 UTC"
+    assert rv.metrics["liq"].sub.text() == "by 18 Dec 17:00"
     # selecting in code (restoring the last choice) shows it without running
     runs = []
     window.controller.replay_ready.connect(runs.append)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtWidgets import QWidget
 
 from engine.atomic import write_bytes_atomic, write_text_atomic
+from engine.scenarios import utc_text
 
 from .document import COLUMNS, fmt_money, fmt_pct, format_legs, fmt_display
 
@@ -251,7 +252,8 @@ def html_report(window) -> str:
                              ("Liquidated", str(pf["liquidated_positions"]))]))
         parts.append(_table(["Position", "Asset", "Kind", "Liquidated at", "Value today", "Value at the end", "P&L"],
                             [[p["id"], p["asset"], p["kind"],
-                              (f"step {p['liquidation_step']} ({p.get('liquidation_label') or ''})"
+                              (utc_text(p.get("liquidation_time"), f"step {p['liquidation_step']} "
+                                        f"({p.get('liquidation_label') or ''})")
                                if p["liquidated"] else "—"),
                               fmt_money(p["value_before"]), fmt_money(p["value_after"]),
                               fmt_money(p["pnl"], signed=True)] for p in rep["positions"]], {4, 5, 6},

@@ -30,6 +30,19 @@ def _day(sec: int) -> str:
     return f"{d.day} {_MONTHS[d.month - 1]}"
 
 
+def date_text(iso: str | None) -> str:
+    """``2025-10-10T16:00:00Z`` -> ``10 Oct 2025`` ("" for None)."""
+    if not iso:
+        return ""
+    y, m, d = iso[:10].split("-")
+    return f"{int(d)} {_MONTHS[int(m) - 1]} {y}"
+
+
+def short_time(iso: str) -> str:
+    """``2025-10-10T16:00:00Z`` -> ``10 Oct 16:00`` (UTC, no year: for tight places)."""
+    return f"{date_text(iso)[:-5]} {iso[11:16]}".strip()
+
+
 def _buckets(e: np.ndarray, spacing: int) -> np.ndarray:
     """Which interval of ``spacing`` each time falls in: hours and days from midnight UTC,
     weeks from Monday, ~months as calendar months (quarters for 91 days)."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 from engine.scenarios import utc_text
 
 from ..charts import money_short
+from ..charts.replay import date_text, short_time
 from ..document import fmt_money, fmt_pct
 from ..theme import LIGHT, Theme
 from ..widgets import MetricsStrip, hint, make_table, section
@@ -62,19 +63,6 @@ def short_name(name: str, date: str = "", width: int = 18) -> str:
     return "\n".join(lines)
 
 
-def _date(iso: str | None) -> str:
-    if not iso:
-        return ""
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-    y, m, d = iso[:10].split("-")
-    return f"{int(d)} {months[int(m) - 1]} {y}"
-
-
-def short_time(iso: str) -> str:
-    """``2025-10-10T16:00:00Z`` -> ``10 Oct 16:00`` (UTC)."""
-    return f"{_date(iso)[:-5]} {iso[11:16]}".strip()
-
-
 def money_cell(x: float) -> str:
     """Compact signed USD: ``−$685``, ``+$1.5k``, ``−$25.2k``."""
     return ("+" if x > 0.5 else "") + money_short(x) if abs(x) >= 0.5 else "$0"
@@ -83,7 +71,7 @@ def money_cell(x: float) -> str:
 def column_title(s: dict, width: int = 18) -> str:
     """Header of a scenario column: its (first crash) date, then a short name."""
     days = s.get("crash_days") or []
-    first = _date(days[0]) if days else ("shock" if not s.get("start") else _date(s.get("start")))
+    first = date_text(days[0]) if days else ("shock" if not s.get("start") else date_text(s.get("start")))
     name = short_name(s["name"], first, width)
     return f"{first}\n{name}" + ("\n" if "\n" not in name else "")
 
@@ -385,7 +373,7 @@ class MatrixView(QWidget):
             ("count", "Scenarios", "Bundled crashes (real bars) and the scenarios saved in this portfolio."),
         ])
         lay.addWidget(self.metrics)
-        lay.addWidget(hint(f"Cells: P&L (USD); ✝ liquidated at that time (UTC). Colour: loss as a share "
+        lay.addWidget(hint(f"Cells: P&L (USD); bold with a time (✝): liquidated then (UTC). Colour: loss as a share "
                            f"of today's portfolio value (deepest from {FULL_AT:.0%}; green: a gain). "
                            "Click a header to sort, a cell to open its replay."))
         self.model = MatrixModel(self)

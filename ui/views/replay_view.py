@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+                               QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton,
                                QRadioButton, QSlider, QSplitter, QStyle, QTextBrowser, QVBoxLayout,
                                QWidget)
 
@@ -18,6 +18,7 @@ from engine import library
 from engine.scenarios import utc_text
 
 from ..charts import LinesChart, ReplayValueChart
+from ..charts.replay import short_time
 from ..document import fmt_money, fmt_pct
 from ..jobs import ReplaySpec
 from ..widgets import (MetricsStrip, RecordsModel, StableLabel, controls_panel, hint, make_table,
@@ -52,6 +53,9 @@ class ReplayView(QWidget):
         self.library_list.setObjectName("LibraryList")
         self.library_list.setWordWrap(True)
         self.library_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # wrapped items re-measured when the width changes (a scroll bar appearing), else
+        # two-line names overlap their neighbours
+        self.library_list.setResizeMode(QListView.ResizeMode.Adjust)
         self.library_list.setToolTip("Select a crash to replay it on your holdings")
         self._quiet = True                  # programmatic selection: show, do not run
         for entry in library():
@@ -181,7 +185,7 @@ class ReplayView(QWidget):
         self.splitter.addWidget(self.value_chart)
         self.splitter.addWidget(lower)
         self.splitter.addWidget(self.positions)
-        self.splitter.setSizes([360, 230, 230])
+        self.splitter.setSizes([340, 210, 260])
         self.splitter.setChildrenCollapsible(False)
         right.addWidget(self.splitter, 1)
         outer.addLayout(right, 1)
@@ -427,7 +431,7 @@ class ReplayView(QWidget):
         t = self.theme
         self.metrics["before"].set(fmt_money(pf["value_before"]))
         self.metrics["after"].set(fmt_money(pf["value_after"]),
-                                  f"low {fmt_money(pf['min_value'])} at {self.step_texts[pf['min_value_step']]}")
+                                  f"low {fmt_money(pf['min_value'])}, {self._short(pf['min_value_step'])}")
         self.metrics["pnl"].set(fmt_money(pf["pnl"], signed=True), fmt_pct(pf["pnl_fraction"]),
                                 color=(t.loss if pf["pnl"] < 0 else t.gain) if t else None)
         self.metrics["dd"].set(fmt_pct(-pf["max_drawdown"]))
@@ -478,8 +482,13 @@ class ReplayView(QWidget):
         so_far = sum(1 for s, _ in self.events if s <= k)
         t = self.theme
         self.metrics["liq"].set(f"{so_far} of {total}" if total else "none",
-                                f"by {self.step_texts[k]}" if total else "no position liquidated",
+                                f"by {self._short(k)}" if total else "no position liquidated",
                                 color=t.loss if (t and so_far) else None)
+
+    def _short(self, k: int) -> str:
+        """Step ``k`` for a metric card: ``18 Dec 20:00`` (UTC, as the axis), or its label."""
+        times = self.result.times
+        return short_time(times[k]) if times else self.step_texts[k]
 
     def _fill_positions(self, k: int) -> None:
         rep = self.result.report
