@@ -3,7 +3,6 @@ the crash matrix (fills on a worker, sorts, exports, a cell opens its replay) an
 saved in the portfolio (list, matrix, file)."""
 from __future__ import annotations
 
-import gc
 import json
 
 import numpy as np
@@ -12,33 +11,17 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from test_ui_main_window import WAIT, window  # noqa: E402,F401  (the same window fixture)
 
 from engine import library, load_portfolio  # noqa: E402
 from engine.stress import stress_all  # noqa: E402
 from ui import scenario_store  # noqa: E402
 from ui.charts.replay import time_axis_title, time_ticks  # noqa: E402
-from ui.main_window import MainWindow, demo_path  # noqa: E402
+from ui.main_window import demo_path  # noqa: E402
 from ui.views.matrix_view import GROUP, ROW_ID, SORT, column_title, short_name  # noqa: E402
 
-WAIT = 15_000
 DEC18 = "2025-12-18-btc-loses-85k"
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    QStandardPaths.setTestModeEnabled(True)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, autosave_dir=str(tmp_path / "autosave"), confirm=False,
-                   theme="light")
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitUntil(lambda: w.controller.analysis is not None, timeout=WAIT)
-    yield w
-    w.close()
-    assert w.controller.live_threads() == []
-    gc.collect()
 
 
 def _row(view, scenario_id):

@@ -53,8 +53,9 @@ class ReplayView(QWidget):
         self.library_list.setObjectName("LibraryList")
         self.library_list.setWordWrap(True)
         self.library_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # wrapped items re-measured when the width changes (a scroll bar appearing), else
-        # two-line names overlap their neighbours
+        # a constant width (the scroll bar always there) and a re-layout on resize: wrapped
+        # two-line names are measured at the width they are drawn at, never overlapping
+        self.library_list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.library_list.setResizeMode(QListView.ResizeMode.Adjust)
         self.library_list.setToolTip("Select a crash to replay it on your holdings")
         self._quiet = True                  # programmatic selection: show, do not run
@@ -66,7 +67,7 @@ class ReplayView(QWidget):
             self.library_list.addItem(item)
         self._n_bundled = self.library_list.count()
         self.saved: dict[str, object] = {}          # id -> engine SavedScenario
-        pl.addWidget(self.library_list, 2)
+        pl.addWidget(self.library_list, 3)
         self.delete_saved = QPushButton("Delete saved scenario")
         self.delete_saved.setObjectName("DeleteSaved")
         self.delete_saved.setToolTip("Remove the selected saved scenario from the portfolio "
@@ -77,7 +78,7 @@ class ReplayView(QWidget):
         self.description = QTextBrowser()
         self.description.setObjectName("ScenarioDescription")
         self.description.setOpenExternalLinks(True)
-        pl.addWidget(self.description, 3)
+        pl.addWidget(self.description, 2)
         pl.addWidget(self.use_history)
         self.files_label = hint("No file chosen. Wide (date,BTC,ETH…), long (date,asset,open,high,"
                                 "low,close) or one file per asset (exchange / Yahoo exports).")
