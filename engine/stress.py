@@ -202,10 +202,13 @@ def stress_all(p: Portfolio, scenario_ids=None, book: Book | None = None,
 def iter_stress_all(p: Portfolio, scenario_ids=None, book: Book | None = None,
                     beta_overrides: dict[str, float] | None = None, proxy: str = "BTC"):
     """:func:`stress_all` one scenario at a time: yields ``(done, total, name)`` after each
-    scenario and returns the report (a caller may stop between two scenarios)."""
-    from .saved_scenarios import build_scenario, saved_scenarios, scenario_ids as all_ids
+    scenario and returns the report (a caller may stop between two scenarios). Without
+    ``scenario_ids`` an unreadable saved scenario raises; with them, only those are read."""
+    from .saved_scenarios import KEY, build_scenario, check_saved, scenario_ids as all_ids
     book = book or compile_book(p)
-    saved = saved_scenarios(p)                 # read once; the first bad entry raises
+    saved, errors = check_saved(p.extra.get(KEY))        # read once
+    if scenario_ids is None and errors:
+        raise errors[0]                        # "all" means all: a bad saved entry is an error
     ids = all_ids(p, saved) if scenario_ids is None else list(scenario_ids)
     liq_rows = {r["id"]: r for r in liquidation_prices(p, book)}
     out = []

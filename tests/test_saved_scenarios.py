@@ -182,6 +182,13 @@ def test_stress_all_runs_bundled_then_saved(tmp_path):
     shock = res["scenarios"][-2]
     assert shock["steps"] == 1 and shock["bar"] is None
     assert res["scenarios"][-1]["bar"] == "1h" and res["scenarios"][-1]["steps"] == 5
+    # an unreadable entry: "all" refuses it by name, an explicit list runs the others
+    p.extra["scenarios"].append({"id": "broken", "name": "x", "kind": "shock", "moves": {"BTC": -2}})
+    with pytest.raises(InputError, match=r"scenarios\[2\]\.moves\.BTC"):
+        stress_all(p)
+    good, errors = ss.check_saved(p.extra["scenarios"])
+    res = stress_all(p, ss.scenario_ids(None, good))
+    assert [s["id"] for s in res["scenarios"]][-2:] == ["btc-35-sol-beta-2", "my-18-dec-bars"]
 
 
 def test_cli_runs_a_saved_scenario_by_name_and_in_all(tmp_path, capsys):

@@ -17,7 +17,8 @@ import numpy as np
 
 from engine import (Book, Portfolio, compile_book, history_scenario, liquidation_prices,
                     resolve_betas, reverse_stress, stress)
-from engine.saved_scenarios import build_scenario
+from engine.saved_scenarios import KEY as SAVED_KEY
+from engine.saved_scenarios import build_scenario, check_saved, scenario_ids
 from engine.stress import SENSITIVITY_GRID, ShockResult, iter_stress_all, sensitivity
 from engine.stress import shock as evaluate_shock
 
@@ -162,10 +163,13 @@ class MatrixResult:
 
 def matrix_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None = None,
                proxy: str = "BTC") -> Iterator:
-    """:func:`engine.stress.iter_stress_all` with progress after each scenario."""
+    """:func:`engine.stress.iter_stress_all` with progress after each scenario: the bundled
+    crashes and the readable saved scenarios (the replay list reports the others)."""
     t0 = time.perf_counter()
     yield Progress(0, 1, "Compiling holdings")
-    runs = iter_stress_all(portfolio, beta_overrides=beta_overrides or None, proxy=proxy)
+    saved, _ = check_saved(portfolio.extra.get(SAVED_KEY))
+    runs = iter_stress_all(portfolio, scenario_ids(None, saved), beta_overrides=beta_overrides or None,
+                           proxy=proxy)
     while True:
         try:
             done, total, name = next(runs)
