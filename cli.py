@@ -231,7 +231,7 @@ def _parse_assign(values, flag) -> dict[str, float]:
     return out
 
 
-def build_scenario(args, book):
+def build_scenario(args, book, portfolio=None):
     from engine.errors import InputError
     from engine import scenarios as sc
     betas = _parse_assign(args.beta, "--beta")
@@ -244,9 +244,11 @@ def build_scenario(args, book):
             raise InputError("--from/--to cut a window out of an imported history (--prices)",
                              field="--from/--to", value=args.start or args.end)
         if args.scenario == ALL:
-            raise InputError("'all' runs every bundled crash and takes no other scenario option",
+            raise InputError("'all' runs every bundled and saved scenario and takes no other "
+                             "scenario option",
                              field="scenario", value=args.scenario)
-        return sc.library_scenario(args.scenario, book.assets, book.today, betas, args.proxy)
+        from engine.saved_scenarios import build_scenario as named
+        return named(portfolio, args.scenario, book.assets, book.today, betas, args.proxy)
     if args.shock:
         return sc.shock_scenario(book.assets, book.today, sc.parse_shock(args.shock), betas)
     from engine.prices import load_price_history, parse_prices_arg
@@ -263,7 +265,7 @@ def cmd_stress(args) -> int:
     book = compile_book(p)
     if args.scenario == ALL and not (args.prices or args.shock or args.start or args.end):
         return _stress_all(args, p, book)
-    scen = build_scenario(args, book)
+    scen = build_scenario(args, book, p)
     rep = stress(p, scen, book)
     if args.json:
         if not args.series:
@@ -292,7 +294,8 @@ def _stress_all(args, p, book) -> int:
 
 def when(t: str | None) -> str:
     """``2025-12-18T15:00:00Z`` -> ``2025-12-18 15:00 UTC``."""
-    return f"{t[:10]} {t[11:16]} UTC" if t else "—"
+    from engine.scenarios import utc_text
+    return utc_text(t)
 
 
 def _k(x) -> str:
@@ -308,10 +311,13 @@ def _k(x) -> str:
 
 
 def print_matrix(p, res) -> None:
-    """Positions, accounts and the portfolio as rows, the crashes as columns (E1..E12):
-    P&L, and where liquidated, when (MM-DD HH:MM UTC)."""
+    """Positions, accounts and the portfolio as rows, the crashes as columns (E1..E12, then
+    the saved scenarios S1..): P&L, and where liquidated, when (MM-DD HH:MM UTC)."""
     scen = res["scenarios"]
-    cols = [f"E{i}" for i in range(1, len(scen) + 1)]
+    cols, count = [], {"bundled": 0, "saved": 0}
+    for s in scen:
+        count[s["source"]] += 1
+        cols.append(("E" if s["source"] == "bundled" else "S") + str(count[s["source"]]))
 
     def cell(r):
         txt = _k(r["pnl"])
@@ -329,12 +335,13 @@ def print_matrix(p, res) -> None:
     rows.append(["", "P&L %"] + [pct(s["portfolio"]["pnl_fraction"]) for s in scen])
     rows.append(["", "max drawdown"] + [f"{s['portfolio']['max_drawdown'] * 100:.1f}%" for s in scen])
     rows.append(["", "liquidated"] + [str(s["portfolio"]["liquidated_positions"]) for s in scen])
-    print(f"{p.name} — every bundled crash: P&L (USD) per position; ✝ = liquidated at that "
-          "bar end (MM-DD HH:MM UTC)\n")
+    print(f"{p.name} — every bundled crash and saved scenario: P&L (USD) per position; "
+          "✝ = liquidated at that bar end (MM-DD HH:MM UTC)\n")
     print(table(["position", ""] + cols, rows, right=set(range(2, 2 + len(cols)))))
     print()
     for c, s in zip(cols, scen):
-        print(f"{c:>4}  {s['id']}: {s['steps']} x {s['bar']}, {s['name']}")
+        size = f"{s['steps']} x {s['bar']}" if s.get("bar") else "instant shock"
+        print(f"{c:>4}  {s['id']}: {size}, {s['name']}" + (" (saved)" if s["source"] == "saved" else ""))
 
 
 def print_stress(p, rep) -> None:
@@ -520,8 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("stress", help="run a scenario on a portfolio")
     p.add_argument("portfolio")
-    p.add_argument("--scenario", help="id of a bundled crash (see `scenarios`), or `all` for every "
-                   "one (a matrix of positions x crashes)")
+    p.add_argument("--scenario", help="id of a bundled crash (see `scenarios`), id or name of a "
+                   "scenario saved in the portfolio, or `all` for every one (a matrix of positions "
+                   "x scenarios)")
     p.add_argument("--prices", action="append",
                    help="price history CSV; repeat, or ASSET=FILE for single-asset files")
     p.add_argument("--shock", help="instant move, e.g. BTC=-30%%,SOL=-45%%; other assets move by "

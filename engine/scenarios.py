@@ -397,3 +397,9 @@ def history_scenario(history, assets, today, beta_overrides=None, proxy: str = "
 def iso_utc(t) -> str:
     """ISO 8601 UTC with a ``Z``, to the second: ``2025-12-18T15:00:00Z``."""
     return str(np.datetime_as_string(np.datetime64(t, "s"), unit="s")) + "Z"
+
+
+def utc_text(t: str | None, missing: str = "—") -> str:
+    """A step's ISO time as people read it: ``2025-12-18T15:00:00Z`` -> ``2025-12-18 15:00 UTC``
+    (``missing`` for None: a shock has no time)."""
+    return f"{t[:10]} {t[11:16]} UTC".replace("  ", " ") if t else missing

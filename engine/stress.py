@@ -18,8 +18,7 @@ from .book import Book, compile_book
 from .pegs import depeg_factors
 from .portfolio import Loan, Perp, Portfolio, venue_liquidation_price
 from .replay import PricePaths, max_drawdown, run_book
-from .scenarios import (Scenario, beta_move, library, library_scenario, resolve_betas,
-                        stablecoins)
+from .scenarios import Scenario, beta_move, resolve_betas, stablecoins
 
 
 def _f(x) -> float | None:
@@ -187,24 +186,46 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
 
 def stress_all(p: Portfolio, scenario_ids=None, book: Book | None = None,
                beta_overrides: dict[str, float] | None = None, proxy: str = "BTC") -> dict:
-    """Every bundled crash (or those of ``scenario_ids``, in that order) on ``p``.
+    """Every bundled crash and every scenario saved in ``p`` (or those of ``scenario_ids``,
+    in that order) on ``p``.
 
-    ``{"scenarios": [{"id", "name", "crash_days", "steps", "bar", "portfolio", "positions",
-    "accounts", "by_asset", "method"}, ...], "warnings": [...]}``: per scenario the same
-    keys as :func:`stress`, without the per-step series.
+    ``{"scenarios": [{"id", "name", "source", "crash_days", "steps", "bar", "start", "end",
+    "portfolio", "positions", "accounts", "by_asset", "method"}, ...], "warnings": [...]}``:
+    per scenario the same keys as :func:`stress`, without the per-step series; ``source`` is
+    ``"bundled"`` or ``"saved"``.
     """
+    runs = iter_stress_all(p, scenario_ids, book, beta_overrides, proxy)
+    while True:
+        try:
+            next(runs)
+        except StopIteration as done:
+            return done.value
+
+
+def iter_stress_all(p: Portfolio, scenario_ids=None, book: Book | None = None,
+                    beta_overrides: dict[str, float] | None = None, proxy: str = "BTC"):
+    """:func:`stress_all` one scenario at a time: yields ``(done, total, name)`` after each
+    scenario and returns the report (a caller may stop between two scenarios). Without
+    ``scenario_ids`` an unreadable saved scenario raises; with them, only those are read."""
+    from .saved_scenarios import KEY, build_scenario, check_saved, scenario_ids as all_ids
     book = book or compile_book(p)
-    ids = [s["id"] for s in library()] if scenario_ids is None else list(scenario_ids)
+    saved, errors = check_saved(p.extra.get(KEY))        # read once
+    if scenario_ids is None and errors:
+        raise errors[0]                        # "all" means all: a bad saved entry is an error
+    ids = all_ids(p, saved) if scenario_ids is None else list(scenario_ids)
     liq_rows = {r["id"]: r for r in liquidation_prices(p, book)}
     out = []
-    for sid in ids:
-        scen = library_scenario(sid, book.assets, book.today, beta_overrides, proxy)
+    for i, sid in enumerate(ids):
+        scen = build_scenario(p, sid, book.assets, book.today, beta_overrides, proxy, saved)
         rep = stress(p, scen, book, series=False, _liq_rows=liq_rows)
-        out.append({"id": scen.id, "name": scen.name, "crash_days": scen.info.get("crash_days"),
+        out.append({"id": scen.id, "name": scen.name,
+                    "source": "saved" if scen.info.get("saved") else "bundled",
+                    "crash_days": scen.info.get("crash_days"),
                     "steps": scen.n_steps, "bar": scen.info.get("bar"),
                     "start": scen.info.get("start"), "end": scen.info.get("end"),
                     **{k: rep[k] for k in ("portfolio", "positions", "accounts", "by_asset",
                                            "method")}})
+        yield i + 1, len(ids), scen.name
     return {"scenarios": out, "warnings": [str(w) for w in book.warnings]}
 
 

@@ -19,7 +19,8 @@ from PySide6.QtCore import QObject, Signal
 from engine import InputError
 
 from .jobs import (Analysis, MonteCarloSettings, ReplaySpec, ShockResult, analysis_job,
-                   evaluate_shock, montecarlo_available, montecarlo_job, replay_job, reverse_job)
+                   evaluate_shock, matrix_job, montecarlo_available, montecarlo_job, replay_job,
+                   reverse_job)
 from .models import PortfolioDocument
 from .widgets import Debouncer
 from .worker import TaskRunner
@@ -35,12 +36,13 @@ class Controller(QObject):
     mc_partial = Signal(object)            # MonteCarloChunk
     mc_ready = Signal(object)
     reverse_ready = Signal(object)         # dict from engine.reverse_stress
+    matrix_ready = Signal(object)          # MatrixResult (every crash at once)
     error = Signal(str, str)               # (channel, message naming field and value)
     busy_changed = Signal(str, bool)       # channel, running
     progress = Signal(str, int, int, str)  # channel, done, total, text
     cancelled_all = Signal()               # cancel_all stopped at least one run
 
-    CHANNELS = ("analysis", "replay", "montecarlo", "reverse")
+    CHANNELS = ("analysis", "replay", "montecarlo", "reverse", "matrix")
 
     def __init__(self, document: PortfolioDocument, parent: QObject | None = None):
         super().__init__(parent)
@@ -56,6 +58,7 @@ class Controller(QObject):
         self.runners["montecarlo"].partial_result.connect(self.mc_partial)
         self.runners["montecarlo"].finished.connect(self._on_mc)
         self.runners["reverse"].finished.connect(self.reverse_ready)
+        self.runners["matrix"].finished.connect(self._on_matrix)
         self.debounce = Debouncer(DEBOUNCE_MS, self.recompute, self)
         self.mc_debounce = Debouncer(MC_DEBOUNCE_MS, self._restart_montecarlo, self)
         self.doc.changed.connect(self.schedule)
@@ -68,13 +71,14 @@ class Controller(QObject):
         self.mc_settings: MonteCarloSettings | None = None
         self.mc_live = True                 # re-run the Monte Carlo on changes once it has run
         self.reverse_wanted = False
+        self.matrix_wanted = False          # the crash matrix has been asked for: keep it current
         self.last_shock_ms = 0.0
         self.last_error: dict[str, str] = {}
 
     # ---- scheduling
     def schedule(self) -> None:
         """Holdings or a control changed: cancel what runs on old inputs, recompute soon."""
-        for name in ("analysis", "replay", "reverse"):
+        for name in ("analysis", "replay", "reverse", "matrix"):
             self.runners[name].cancel(emit=False)
         if self.mc_live and self.mc_settings is not None:
             self.runners["montecarlo"].cancel(emit=False)
@@ -95,6 +99,8 @@ class Controller(QObject):
             self.run_replay(self.replay_spec)
         if self.reverse_wanted:
             self.run_reverse()
+        if self.matrix_wanted:
+            self.run_matrix()
         if self.mc_live and self.mc_settings is not None:
             self.run_montecarlo(self.mc_settings)
 
@@ -192,6 +198,18 @@ class Controller(QObject):
         self.runners["reverse"].start(lambda: reverse_job(port.copy(), overrides))
         return True
 
+    def run_matrix(self) -> bool:
+        """Every bundled and saved scenario on the holdings, one after the other on a worker
+        (re-run on later changes)."""
+        self.matrix_wanted = True
+        port = self.doc.validation.portfolio
+        if port is None or not port.positions:
+            self.error.emit("matrix", "No valid position to stress: fix the marked cells first.")
+            return False
+        overrides = dict(self.beta_overrides)
+        self.runners["matrix"].start(lambda: matrix_job(port.copy(), overrides))
+        return True
+
     def cancel(self, channel: str | None = None) -> bool:
         names = [channel] if channel else list(self.CHANNELS)
         any_ = False
@@ -230,6 +248,10 @@ class Controller(QObject):
     def _on_replay(self, result) -> None:
         self.last_error.pop("replay", None)
         self.replay_ready.emit(result)
+
+    def _on_matrix(self, result) -> None:
+        self.last_error.pop("matrix", None)
+        self.matrix_ready.emit(result)
 
     def _on_mc(self, chunk) -> None:
         self.last_error.pop("montecarlo", None)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtWidgets import QWidget
 
 from engine.atomic import write_bytes_atomic, write_text_atomic
+from engine.scenarios import utc_text
 
 from .document import COLUMNS, fmt_money, fmt_pct, format_legs, fmt_display
 
@@ -29,6 +30,7 @@ def shock_frame(result) -> pd.DataFrame:
 
 def replay_frames(result) -> dict[str, pd.DataFrame]:
     steps = pd.DataFrame({"step": np.arange(len(result.value)), "label": result.labels,
+                          "time": result.times or [None] * len(result.value),
                           "portfolio_value": result.value})
     for pid, v in result.position_values.items():
         steps[f"value:{pid}"] = v
@@ -37,7 +39,8 @@ def replay_frames(result) -> dict[str, pd.DataFrame]:
     for aid, v in result.margin_ratio.items():
         steps[f"margin_ratio:{aid}"] = v
     pos = pd.DataFrame([{k: p.get(k) for k in ("id", "asset", "kind", "liquidation_price", "liquidated",
-                                                 "liquidation_step", "liquidation_label", "value_before",
+                                                 "liquidation_step", "liquidation_time",
+                                                 "liquidation_label", "value_before",
                                                  "value_after", "pnl")} for p in result.report["positions"]])
     return {"steps": steps, "positions": pos}
 
@@ -63,6 +66,28 @@ def reverse_frame(rep: dict) -> pd.DataFrame:
     return pd.DataFrame(rep["positions"])
 
 
+def matrix_frames(result) -> dict[str, pd.DataFrame]:
+    """The crash matrix (:func:`engine.stress.stress_all`): one row per (position or account,
+    scenario) with its P&L and liquidation time, and one row per scenario for the portfolio."""
+    cells, summary = [], []
+    for s in result.report["scenarios"]:
+        head = {"scenario_id": s["id"], "scenario": s["name"], "source": s.get("source")}
+        for kind, rows in (("position", s["positions"]), ("account", s["accounts"])):
+            for r in rows:
+                cells.append({"row": r["id"], "row_kind": kind, "kind": r.get("kind", "cross account"),
+                              "side": r.get("side"), "asset": r.get("asset"), **head,
+                              "value_before": r["value_before"], "value_after": r["value_after"],
+                              "pnl": r["pnl"], "liquidated": r["liquidated"],
+                              "liquidation_step": r["liquidation_step"],
+                              "liquidation_time": r["liquidation_time"]})
+        pf = s["portfolio"]
+        summary.append({**head, "start": s.get("start"), "end": s.get("end"), "bar": s.get("bar"),
+                        "steps": s["steps"], **{k: pf[k] for k in (
+                            "value_before", "value_after", "pnl", "pnl_fraction", "max_drawdown",
+                            "min_value_time", "liquidated_positions")}})
+    return {"portfolio": pd.DataFrame(summary), "cells": pd.DataFrame(cells)}
+
+
 def current_view_frames(window) -> tuple[dict[str, pd.DataFrame] | pd.DataFrame | None, str]:
     """The results of the window's current view as CSV tables, and a file name stem; the
     shock results when the view has none (``None`` when nothing has been computed)."""
@@ -73,6 +98,8 @@ def current_view_frames(window) -> tuple[dict[str, pd.DataFrame] | pd.DataFrame 
         return montecarlo_frames(window.montecarlo_view.last_chunk), "montecarlo"
     if w is window.reverse_view and window.reverse_view.report is not None:
         return reverse_frame(window.reverse_view.report), "reverse-stress"
+    if w is window.matrix_view and window.matrix_view.result is not None:
+        return matrix_frames(window.matrix_view.result), "crash-matrix"
     if window.controller.shock is not None:
         return shock_frame(window.controller.shock), "shock"
     return None, "results"
@@ -225,7 +252,8 @@ def html_report(window) -> str:
                              ("Liquidated", str(pf["liquidated_positions"]))]))
         parts.append(_table(["Position", "Asset", "Kind", "Liquidated at", "Value today", "Value at the end", "P&L"],
                             [[p["id"], p["asset"], p["kind"],
-                              (f"step {p['liquidation_step']} ({p.get('liquidation_label') or ''})"
+                              (utc_text(p.get("liquidation_time"), f"step {p['liquidation_step']} "
+                                        f"({p.get('liquidation_label') or ''})")
                                if p["liquidated"] else "—"),
                               fmt_money(p["value_before"]), fmt_money(p["value_after"]),
                               fmt_money(p["pnl"], signed=True)] for p in rep["positions"]], {4, 5, 6},

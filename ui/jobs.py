@@ -15,14 +15,16 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from engine import (Book, Portfolio, compile_book, history_scenario, library_scenario,
-                    liquidation_prices, resolve_betas, reverse_stress, stress)
-from engine.stress import SENSITIVITY_GRID, ShockResult, sensitivity
+from engine import (Book, Portfolio, compile_book, history_scenario, liquidation_prices,
+                    resolve_betas, reverse_stress, stress)
+from engine.saved_scenarios import KEY as SAVED_KEY
+from engine.saved_scenarios import build_scenario, check_saved, scenario_ids
+from engine.stress import SENSITIVITY_GRID, ShockResult, iter_stress_all, sensitivity
 from engine.stress import shock as evaluate_shock
 
 __all__ = ["Progress", "Partial", "Analysis", "analysis_job", "ShockResult", "evaluate_shock",
            "SENSITIVITY_GRID", "ReplaySpec", "ReplayResult", "load_history", "replay_job",
-           "reverse_job", "MonteCarloSettings", "montecarlo_available", "build_request",
+           "MatrixResult", "matrix_job", "reverse_job", "MonteCarloSettings", "montecarlo_available", "build_request",
            "MCUpdate", "montecarlo_job"]
 
 
@@ -79,7 +81,8 @@ def analysis_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None =
 # --------------------------------------------------------------------------- replay
 @dataclass
 class ReplaySpec:
-    """What to replay: a bundled crash (``scenario_id``) or imported price files."""
+    """What to replay: a bundled crash or a saved scenario (``scenario_id``), or imported
+    price files."""
 
     scenario_id: str | None = None
     price_files: list[str] = field(default_factory=list)
@@ -101,6 +104,7 @@ class ReplayResult:
     assets: tuple[str, ...]
     info: dict
     elapsed: float = 0.0
+    times: list[str] | None = None  # ISO 8601 UTC per step; None for a shock
 
 
 def _series(values) -> np.ndarray:
@@ -128,8 +132,8 @@ def replay_job(portfolio: Portfolio, spec: ReplaySpec) -> Iterator:
     book = compile_book(portfolio)
     if spec.scenario_id:
         yield Progress(1, 3, "Building the scenario")
-        scen = library_scenario(spec.scenario_id, book.assets, book.today, spec.beta_overrides,
-                                spec.proxy)
+        scen = build_scenario(portfolio, spec.scenario_id, book.assets, book.today,
+                              spec.beta_overrides, spec.proxy)
     else:
         from engine import InputError
         if not spec.price_files:
@@ -148,7 +152,33 @@ def replay_job(portfolio: Portfolio, spec: ReplaySpec) -> Iterator:
     margin = {k: _series(v) for k, v in (ser.get("margin_ratio") or {}).items()}
     return ReplayResult(rep, list(ser["labels"]), np.asarray(ser["value"], float), pos, health, margin,
                         scen.paths.close[0].copy(), tuple(book.assets), dict(scen.info),
-                        time.perf_counter() - t0)
+                        time.perf_counter() - t0, ser.get("times"))
+
+
+# --------------------------------------------------------------------------- crash matrix
+@dataclass
+class MatrixResult:
+    """Every bundled and saved scenario on one book (:func:`engine.stress.stress_all`)."""
+
+    report: dict                    # {"scenarios": [...], "warnings": [...]}
+    elapsed: float = 0.0
+
+
+def matrix_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None = None,
+               proxy: str = "BTC") -> Iterator:
+    """:func:`engine.stress.iter_stress_all` with progress after each scenario: the bundled
+    crashes and the readable saved scenarios (the replay list reports the others)."""
+    t0 = time.perf_counter()
+    yield Progress(0, 1, "Compiling holdings")
+    saved, _ = check_saved(portfolio.extra.get(SAVED_KEY))
+    runs = iter_stress_all(portfolio, scenario_ids(None, saved), beta_overrides=beta_overrides or None,
+                           proxy=proxy)
+    while True:
+        try:
+            done, total, name = next(runs)
+        except StopIteration as end:
+            return MatrixResult(end.value, time.perf_counter() - t0)
+        yield Progress(done, total, name)
 
 
 # --------------------------------------------------------------------------- reverse

@@ -1,4 +1,4 @@
-"""The main window: layout and routing. It builds the header, the five views and the
+"""The main window: layout and routing. It builds the header, the six views and the
 status bar (progress and Cancel), and routes signals between them, the document, the
 controller (:mod:`ui.controller`, which owns every run) and the window's files
 (:mod:`ui.files`). Menus and the toolbar are in :mod:`ui.actions`, the theme in
@@ -24,6 +24,8 @@ from .document import Document, fmt_money, fmt_pct
 from .files import Files, demo_path
 from .jobs import montecarlo_available
 from .models import PortfolioDocument
+from .scenario_store import ScenarioStore, save_shock_dialog, save_window_dialog
+from .views.matrix_view import MatrixView
 from .views.montecarlo_view import MonteCarloView
 from .views.portfolio_view import PortfolioView
 from .views.replay_view import ReplayView
@@ -31,9 +33,9 @@ from .views.reverse_view import ReverseView
 from .views.shock_view import ShockView
 from .widgets import MetricsStrip
 
-TABS = ("Portfolio", "Shock", "Replay", "Monte Carlo", "Reverse stress")
+TABS = ("Portfolio", "Shock", "Replay", "Crash matrix", "Monte Carlo", "Reverse stress")
 CHANNEL_NAMES = {"analysis": "Analysis", "replay": "Replay", "montecarlo": "Monte Carlo",
-                 "reverse": "Reverse stress"}
+                 "reverse": "Reverse stress", "matrix": "Crash matrix"}
 
 __all__ = ["MainWindow", "demo_path"]
 
@@ -74,6 +76,7 @@ class MainWindow(QMainWindow):
         self.document = PortfolioDocument(self)
         self.controller = Controller(self.document, self)
         self.files = Files(self, self.document, self.settings, autosave_dir, confirm)
+        self.scenarios = ScenarioStore(self.document, self)
 
         # ---- central: header + tabs
         central = QWidget()
@@ -104,16 +107,19 @@ class MainWindow(QMainWindow):
         self.portfolio_view = PortfolioView(self.document)
         self.shock_view = ShockView()
         self.replay_view = ReplayView()
+        self.matrix_view = MatrixView()
         self.montecarlo_view = MonteCarloView()
         self.reverse_view = ReverseView()
-        for name, view in zip(TABS, (self.portfolio_view, self.shock_view, self.replay_view,
-                                     self.montecarlo_view, self.reverse_view)):
+        tips = ("Holdings, prices and accounts", "Instant BTC shock with betas, sensitivity and ladder",
+                "Replay a historical crash, a saved scenario or imported prices, hour by hour",
+                "Every crash at once: P&L and liquidation time of each position in each crash",
+                "Monte Carlo loss distribution and liquidation odds",
+                "BTC move that liquidates each position")
+        for i, (name, view, tip) in enumerate(zip(TABS, (
+                self.portfolio_view, self.shock_view, self.replay_view, self.matrix_view,
+                self.montecarlo_view, self.reverse_view), tips)):
             self.tabs.addTab(view, name)
-        self.tabs.setTabToolTip(0, "Holdings, prices and accounts (Ctrl+1)")
-        self.tabs.setTabToolTip(1, "Instant BTC shock with betas, sensitivity and ladder (Ctrl+2)")
-        self.tabs.setTabToolTip(2, "Replay a historical crash or imported prices (Ctrl+3)")
-        self.tabs.setTabToolTip(3, "Monte Carlo loss distribution and liquidation odds (Ctrl+4)")
-        self.tabs.setTabToolTip(4, "BTC move that liquidates each position (Ctrl+5)")
+            self.tabs.setTabToolTip(i, f"{tip} (Ctrl+{i + 1})")
         cl.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -167,6 +173,7 @@ class MainWindow(QMainWindow):
         c.mc_partial.connect(self.montecarlo_view.set_chunk)
         c.mc_ready.connect(self._on_mc_done)
         c.reverse_ready.connect(self._on_reverse)
+        c.matrix_ready.connect(self._on_matrix)
         c.error.connect(self._on_error)
         c.busy_changed.connect(self._on_busy)
         c.progress.connect(self._on_progress)
@@ -175,6 +182,12 @@ class MainWindow(QMainWindow):
         self.shock_view.betas_changed.connect(c.set_beta_overrides)
         self.shock_view.depegs_changed.connect(c.set_depegs)
         self.replay_view.run_requested.connect(c.run_replay)
+        self.replay_view.save_window_requested.connect(lambda spec: save_window_dialog(self, spec))
+        self.replay_view.delete_requested.connect(self.scenarios.remove)
+        self.shock_view.save_requested.connect(lambda: save_shock_dialog(self))
+        self.scenarios.changed.connect(self.replay_view.set_saved)
+        self.matrix_view.run_requested.connect(c.run_matrix)
+        self.matrix_view.open_replay.connect(self.open_replay)
         self.montecarlo_view.run_requested.connect(self.run_montecarlo)
         self.montecarlo_view.cancel_requested.connect(lambda: c.cancel("montecarlo"))
         self.montecarlo_view.settings_changed.connect(c.montecarlo_settings_changed)
@@ -185,6 +198,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ files
     def _on_opened(self) -> None:
         self.replay_view.clear()
+        self.matrix_view.set_result(None)
         self.controller.recompute()
         self._update_title()
 
@@ -218,6 +232,8 @@ class MainWindow(QMainWindow):
             self.run_montecarlo(self.montecarlo_view.settings())
         elif w is self.reverse_view:
             self.controller.run_reverse()
+        elif w is self.matrix_view:
+            self.controller.run_matrix()
         else:
             self.controller.recompute()
 
@@ -229,6 +245,24 @@ class MainWindow(QMainWindow):
         if self.tabs.widget(i) is self.reverse_view and self.reverse_view.report is None \
                 and not self.controller.is_running("reverse"):
             self.controller.run_reverse()
+        self._first_runs()
+
+    def _first_runs(self) -> None:
+        """The replay and the crash matrix show results the first time they are looked at."""
+        port = self.document.validation.portfolio
+        if port is None or not port.positions:
+            return
+        w, c = self.tabs.currentWidget(), self.controller
+        if w is self.replay_view and self.replay_view.result is None and c.replay_spec is None \
+                and self.replay_view.use_library.isChecked():
+            self.replay_view.request_run()
+        if w is self.matrix_view and not c.matrix_wanted:
+            c.run_matrix()
+
+    def open_replay(self, scenario_id: str, row_id=None) -> None:
+        """A crash matrix cell: its scenario's replay, at the row's liquidation when it has one."""
+        self.tabs.setCurrentWidget(self.replay_view)
+        self.replay_view.open_scenario(scenario_id, row_id)
 
     # ------------------------------------------------------------------ results
     def _on_validated(self, v) -> None:
@@ -268,6 +302,7 @@ class MainWindow(QMainWindow):
                                         color=self.theme.loss if abs(r["distance"]) < 0.1 else None)
         else:
             self.summary["nearest"].set("none", "no liquidation price")
+        self._first_runs()
 
     def _on_shock(self, result) -> None:
         self.shock_view.set_shock(result)
@@ -280,6 +315,11 @@ class MainWindow(QMainWindow):
     def _on_replay(self, result) -> None:
         self.replay_view.set_result(result)
         self.statusBar().showMessage(f"Replay done in {result.elapsed * 1000:.0f} ms", 4000)
+
+    def _on_matrix(self, result) -> None:
+        self.matrix_view.set_result(result)
+        self.statusBar().showMessage(f"{len(result.report['scenarios'])} scenarios in "
+                                     f"{result.elapsed * 1000:.0f} ms", 4000)
 
     def _on_mc_done(self, update) -> None:
         if update is not None:
@@ -317,6 +357,8 @@ class MainWindow(QMainWindow):
             self.progress.setValue(done)
         if channel == "montecarlo":
             self.montecarlo_view.set_progress(done, total)
+        if channel == "matrix":
+            self.matrix_view.set_progress(done, total, text)
 
     def _on_cancelled_all(self) -> None:
         if self.montecarlo_view.last_chunk is not None:
@@ -327,7 +369,7 @@ class MainWindow(QMainWindow):
     def _on_error(self, channel: str, message: str) -> None:
         names = CHANNEL_NAMES
         self.statusBar().showMessage(f"{names[channel]} failed: {message}", 15000)
-        if channel in ("replay", "montecarlo", "reverse"):
+        if channel in ("replay", "montecarlo", "reverse", "matrix"):
             self.show_error(f"{names[channel]} failed", message)
 
     def show_error(self, title: str, text: str) -> None:
@@ -366,6 +408,7 @@ class MainWindow(QMainWindow):
         self.document.set_theme(self.theme)
         for v in (self.shock_view, self.replay_view, self.montecarlo_view, self.reverse_view):
             v.theme = self.theme
+        self.matrix_view.apply_theme(self.theme)
         self.theme_actions[choice].setChecked(True)
         self.settings.setValue("ui/theme", choice)
         # redraw what is shown with the new colours

@@ -3,10 +3,12 @@
     python -m ui.screenshots DIR [--prices CSV ...] [--from DATE] [--to DATE] [--theme light|dark]
 
 Works offscreen (``QT_QPA_PLATFORM=offscreen``, the default here when no display is set) or
-on a real X server (``QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" ...``).
+on a real X server (``QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1920x1080x24" ...``).
 Uses temporary settings and autosave folders, never the user's. With ``--prices`` the
 replay view shows that imported history (e.g. 4-hour bars of the Oct-2025 cascade);
-otherwise a bundled crash.
+otherwise a bundled crash. Then, at 1920x1080 and 1280x800 in light and dark: the replay of
+10 Oct 2025 and of 18 Dec 2025 (``replay-2025-10-10-1920x1080-light.png``, ...) and the crash
+matrix with one saved scenario (``crash-matrix-1920x1080-light.png``, ...).
 """
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ from PySide6.QtCore import QSettings  # noqa: E402  (PySide6 before pyqtgraph)
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 SIZE = (1600, 1000)
+#: the replay and crash matrix shots: window sizes and the two crashes shown
+SIZES = ((1920, 1080), (1280, 800))
+CRASHES = (("2025-10-10", "2025-10-10-liquidation-cascade"), ("2025-12-18", "2025-12-18-btc-loses-85k"))
 
 
 def wait(app: QApplication, cond, timeout: float = 60.0) -> bool:
@@ -130,6 +135,32 @@ def main(argv: list[str] | None = None) -> int:
     shot("shock-dark")
     w.tabs.setCurrentWidget(w.montecarlo_view)
     shot("montecarlo-dark")
+    w.apply_theme(args.theme)
+
+    # 7. real crash paths: the replay on 10 Oct and 18 Dec 2025, and every crash at once
+    from engine.saved_scenarios import shock_entry
+    rv.set_price_files([])
+    w.scenarios.add(shock_entry("BTC −35%, SOL beta 2", {"BTC": -0.35}, {"SOL": 2.0}, w.scenarios.ids()))
+    settle = lambda: not w.controller.debounce.timer.isActive() and not any(      # noqa: E731
+        w.controller.is_running(c) for c in w.controller.CHANNELS)
+    wait(app, settle, 60)
+    for width, height in SIZES:
+        w.resize(width, height)
+        for theme in ("light", "dark"):
+            w.apply_theme(theme)
+            w.tabs.setCurrentWidget(rv)
+            for day, sid in CRASHES:
+                rv.select_scenario(sid, run=True)
+                wait(app, lambda: rv.result is not None and rv.result.report["scenario"]["id"] == sid
+                     and settle(), 60)
+                liq = [p["liquidation_step"] for p in rv.result.report["positions"] if p["liquidated"]]
+                rv.set_step(max(liq) + 3 if liq else len(rv.result.value) - 1)  # past the last one
+                wait(app, lambda: not rv.flash_timer.isActive(), 5)
+                shot(f"replay-{day}-{width}x{height}-{theme}")
+            w.tabs.setCurrentWidget(w.matrix_view)
+            wait(app, lambda: w.matrix_view.result is not None and settle(), 60)
+            shot(f"crash-matrix-{width}x{height}-{theme}")
+    w.resize(*SIZE)
     w.apply_theme(args.theme)
 
     w.close()

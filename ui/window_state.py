@@ -6,7 +6,8 @@ from PySide6.QtCore import QSettings
 
 
 def _stateful_views(window):
-    return (window.portfolio_view, window.shock_view, window.replay_view, window.montecarlo_view)
+    return (window.portfolio_view, window.shock_view, window.replay_view, window.matrix_view,
+            window.montecarlo_view)
 
 
 def restore(window, s: QSettings) -> None:

@@ -2,7 +2,6 @@
 (health factor, margin ratio)."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -13,24 +12,127 @@ from ..document import fmt_money, fmt_pct
 from .base import Chart, MoneyAxis, PlainAxis, make_brush, make_pen
 
 
+#: tick spacings of a time axis, seconds: 1, 2, 3, 4, 6, 12 hours, 1, 2, 7, 14 days, ~1, 3 months
+TIME_SPACINGS = (3600, 7200, 10800, 14400, 21600, 43200, 86400, 2 * 86400, 7 * 86400,
+                 14 * 86400, 30 * 86400, 91 * 86400)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def epochs_of(times) -> np.ndarray | None:
+    """ISO 8601 UTC times (``2025-12-18T15:00:00Z``) as seconds since 1970; None without times."""
+    if not times:
+        return None
+    return np.array([str(t).rstrip("Z") for t in times], dtype="datetime64[s]").astype(np.int64)
+
+
+def _day(sec: int) -> str:
+    d = np.datetime64(int(sec), "s").astype(object)
+    return f"{d.day} {_MONTHS[d.month - 1]}"
+
+
+def date_text(iso: str | None) -> str:
+    """``2025-10-10T16:00:00Z`` -> ``10 Oct 2025`` ("" for None)."""
+    if not iso:
+        return ""
+    y, m, d = iso[:10].split("-")
+    return f"{int(d)} {_MONTHS[int(m) - 1]} {y}"
+
+
+def short_time(iso: str) -> str:
+    """``2025-10-10T16:00:00Z`` -> ``10 Oct 16:00`` (UTC, no year: for tight places)."""
+    return f"{date_text(iso)[:-5]} {iso[11:16]}".strip()
+
+
+def _buckets(e: np.ndarray, spacing: int) -> np.ndarray:
+    """Which interval of ``spacing`` each time falls in: hours and days from midnight UTC,
+    weeks from Monday, ~months as calendar months (quarters for 91 days)."""
+    if spacing < 7 * 86400:
+        return e // spacing
+    if spacing < 30 * 86400:
+        return (e - 4 * 86400) // spacing                 # 1970-01-05 was a Monday
+    months = e.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+    return months if spacing < 91 * 86400 else months // 3
+
+
+def time_ticks(epochs: np.ndarray, lo: float, hi: float, max_ticks: int) -> list[tuple[int, str]]:
+    """Ticks of a step axis at round UTC times: ``(step, label)`` for the steps in [lo, hi].
+
+    The spacing is the smallest of :data:`TIME_SPACINGS` that gives at most ``max_ticks``
+    ticks; a tick sits on the first step of each new interval (so irregular rows work too).
+    Labels: the day (``18 Dec``) at midnight or for daily spacings, else the hour (``15:00``),
+    with the day where it is not the previous tick's (``18 Dec 15:00`` first on a zoomed axis).
+    """
+    n = len(epochs)
+    i0, i1 = max(0, int(np.ceil(lo - 1e-9))), min(n - 1, int(np.floor(hi + 1e-9)))
+    if i1 < i0:
+        return []
+    span = max(int(epochs[i1] - epochs[i0]), 1)
+    step_size = int(np.median(np.diff(epochs))) if n > 1 else 3600
+    spacing = next((s for s in TIME_SPACINGS if s >= step_size and span / s <= max(max_ticks, 1)),
+                   TIME_SPACINGS[-1])
+    e = epochs[i0:i1 + 1]
+    bucket = _buckets(e, spacing)
+    idx = [0] + [int(k) for k in np.flatnonzero(bucket[1:] != bucket[:-1]) + 1]
+    if _buckets(e[:1] - 1, spacing)[0] == bucket[0]:   # the first step is not on a round time
+        idx = idx[1:] or [0]
+    out, day = [], None
+    for k in idx:
+        sec = int(e[k])
+        hhmm = f"{sec % 86400 // 3600:02d}:{sec % 3600 // 60:02d}"
+        if spacing >= 86400 or hhmm == "00:00":
+            label = _day(sec)
+        else:
+            label = hhmm if sec // 86400 == day else f"{_day(sec)} {hhmm}"
+        day = sec // 86400
+        out.append((i0 + k, label))
+    return out
+
+
+def time_axis_title(epochs: np.ndarray | None) -> str:
+    """``Time (UTC), Dec 2025`` / ``Time (UTC), Dec 2025 – Jan 2026``; ``Step`` without times."""
+    if epochs is None or not len(epochs):
+        return "Step"
+    a, b = (np.datetime64(int(x), "s").astype(object) for x in (epochs[0], epochs[-1]))
+    first, last = f"{_MONTHS[a.month - 1]} {a.year}", f"{_MONTHS[b.month - 1]} {b.year}"
+    return f"Time (UTC), {first}" + ("" if first == last else f" – {last}")
+
+
 class StepAxis(pg.AxisItem):
-    """Step index axis labelled with the scenario's step labels (dates)."""
+    """The x axis of a replay: x is the step index; ticks sit at round UTC times of the steps
+    (dates and hours) when the scenario has times, else at steps labelled with their labels."""
+
+    PX_PER_TICK = 78
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.enableAutoSIPrefix(False)
         self.step_labels: list[str] = []
+        self.epochs: np.ndarray | None = None
+        self._texts: dict[int, str] = {}
 
-    def tickStrings(self, values, scale, spacing):
-        out = []
-        for v in values:
-            i = int(round(v))
-            if abs(v - i) < 1e-6 and 0 <= i < len(self.step_labels):
-                lab = self.step_labels[i]
-                out.append(lab if len(lab) <= 16 else lab[:16])
-            else:
-                out.append("")
-        return out
+    def set_steps(self, labels: list[str], times=None) -> None:
+        """Label the steps: ``times`` (ISO 8601 UTC, one per step) or plain ``labels``."""
+        self.step_labels = list(labels)
+        self.epochs = epochs_of(times) if times and len(times) == len(labels) else None
+        self.picture = None
+        self.update()
+
+    def tickValues(self, minVal, maxVal, size):              # noqa: N802 (pyqtgraph API)
+        n = len(self.step_labels)
+        if not n:
+            return []
+        most = max(2, int(size // self.PX_PER_TICK))
+        if self.epochs is not None:
+            ticks = time_ticks(self.epochs, minVal, maxVal, most)
+        else:
+            lo, hi = max(0, int(np.ceil(minVal))), min(n - 1, int(np.floor(maxVal)))
+            k = max(1, int(np.ceil((hi - lo + 1) / most)))
+            ticks = [(i, self.step_labels[i][:16]) for i in range(lo, hi + 1, k)]
+        self._texts = dict(ticks)
+        return [(1.0, [float(i) for i, _ in ticks])]
+
+    def tickStrings(self, values, scale, spacing):           # noqa: N802 (pyqtgraph API)
+        return [self._texts.get(int(round(v)), "") for v in values]
 
 
 class ReplayValueChart(Chart):
@@ -41,7 +143,7 @@ class ReplayValueChart(Chart):
 
     def __init__(self, parent=None):
         self.step_axis = StepAxis("bottom")
-        super().__init__("Portfolio value through the replay", "Time (step)", "Portfolio value (USD)",
+        super().__init__("Portfolio value through the replay", "Step", "Portfolio value (USD)",
                          x_axis=self.step_axis, y_axis=MoneyAxis("left"), legend=True, parent=parent,
                          tooltip="Portfolio value at each step's close. Crosses mark liquidations; "
                                  "drag the vertical line to scrub.")
@@ -61,13 +163,18 @@ class ReplayValueChart(Chart):
         self.labels: list[str] = []
         self._events: list[tuple[int, str]] = []
 
-    @staticmethod
-    def _tip(x, y, data):
-        return f"{data}\nliquidated at step {int(x)}\nportfolio {fmt_money(y)}"
+    def _tip(self, x, y, data):
+        i = int(round(x))
+        when = self.labels[i] if 0 <= i < len(self.labels) else f"step {i}"
+        return f"{data}\nliquidated {when}\nportfolio {fmt_money(y)}"
 
-    def set_data(self, labels: list[str], value: np.ndarray, events: list[tuple[int, str]]) -> None:
+    def set_data(self, labels: list[str], value: np.ndarray, events: list[tuple[int, str]],
+                 times: list[str] | None = None) -> None:
+        """``labels``: one readable text per step (the readout); ``times``: ISO 8601 UTC per
+        step for the time axis (None: the steps are labelled with ``labels``)."""
         self.labels = list(labels)
-        self.step_axis.step_labels = self.labels
+        self.step_axis.set_steps(self.labels, times)
+        self.plotItem.setLabel("bottom", time_axis_title(self.step_axis.epochs))
         self.value = np.asarray(value, float)
         x = np.arange(len(self.value))
         self.full.setData(x, self.value)
@@ -82,18 +189,7 @@ class ReplayValueChart(Chart):
         self.cursor.setBounds((0, max(len(self.value) - 1, 0)))
         n = len(self.value)
         self.plotItem.setXRange(-0.05 * max(n - 1, 1), (n - 1) + 0.05 * max(n - 1, 1), padding=0)
-        self._update_ticks()
         self.show_message("" if n else "Run a replay")
-
-    def _update_ticks(self):
-        n = len(self.labels)
-        if not n:
-            return
-        k = max(1, int(math.ceil(n / 6)))
-        major = [(i, self.labels[i][:16]) for i in range(0, n, k)]
-        if (n - 1) % k:
-            major.append((n - 1, self.labels[n - 1][:16]))
-        self.step_axis.setTicks([major, []])
 
     def set_step(self, k: int) -> None:
         k = int(np.clip(k, 0, max(len(self.value) - 1, 0)))
@@ -125,7 +221,7 @@ class LinesChart(Chart):
     def __init__(self, title: str, y_label: str, threshold: float, threshold_label: str,
                  clip: float, tooltip: str = "", parent=None, step_axis: bool = True):
         self.step_axis = StepAxis("bottom") if step_axis else PlainAxis("bottom")
-        super().__init__(title, "Time (step)", y_label, x_axis=self.step_axis, legend=True,
+        super().__init__(title, "Step", y_label, x_axis=self.step_axis, legend=True,
                          parent=parent, tooltip=tooltip)
         self.clip = clip
         self.threshold = pg.InfiniteLine(angle=0, pos=threshold, movable=False,
@@ -139,15 +235,13 @@ class LinesChart(Chart):
         self.plotItem.addItem(self.cursor, ignoreBounds=True)
         self.labels: list[str] = []
 
-    def set_series(self, labels: list[str], series: dict[str, np.ndarray]) -> None:
+    def set_series(self, labels: list[str], series: dict[str, np.ndarray],
+                   times: list[str] | None = None) -> None:
         names = list(series)
         self.labels = list(labels)
         if isinstance(self.step_axis, StepAxis):
-            self.step_axis.step_labels = self.labels
-            n = len(labels)
-            if n:
-                k = max(1, int(math.ceil(n / 3)))
-                self.step_axis.setTicks([[(i, labels[i][:16]) for i in range(0, n, k)], []])
+            self.step_axis.set_steps(self.labels, times)
+            self.plotItem.setLabel("bottom", time_axis_title(self.step_axis.epochs))
         while len(self.curves) < len(names):       # grow the pool once, then reuse
             c = self.plot([], [], name=f"series {len(self.curves)}")
             self.curves.append(c)

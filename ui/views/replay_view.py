@@ -1,5 +1,6 @@
-"""Replay view: a bundled crash or an imported price history, step by step, with
-play/pause, speed and a timeline scrubber. Positions flash and are marked when liquidated."""
+"""Replay view: a bundled crash, a saved scenario or an imported price history, bar by bar
+in real time (UTC), with play/pause, speed and a timeline scrubber. Selecting a crash runs
+it; positions flash and are marked when liquidated, with the time they were liquidated."""
 from __future__ import annotations
 
 import html
@@ -7,14 +8,17 @@ import os
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+                               QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton,
                                QRadioButton, QSlider, QSplitter, QStyle, QTextBrowser, QVBoxLayout,
                                QWidget)
 
 from engine import library
+from engine.scenarios import utc_text
 
 from ..charts import LinesChart, ReplayValueChart
+from ..charts.replay import short_time
 from ..document import fmt_money, fmt_pct
 from ..jobs import ReplaySpec
 from ..widgets import (MetricsStrip, RecordsModel, StableLabel, controls_panel, hint, make_table,
@@ -24,8 +28,14 @@ SPEEDS = (("0.5×", 1000), ("1×", 500), ("2×", 250), ("4×", 125), ("8×", 60)
 FLASH_MS = 700
 
 
+SCENARIO_ID = Qt.ItemDataRole.UserRole
+SOURCE = Qt.ItemDataRole.UserRole + 1       # "bundled" or "saved"
+
+
 class ReplayView(QWidget):
     run_requested = Signal(object)        # ReplaySpec
+    save_window_requested = Signal(object)  # ReplaySpec of the imported window to save
+    delete_requested = Signal(str)        # id of a saved scenario
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -43,16 +53,32 @@ class ReplayView(QWidget):
         self.library_list.setObjectName("LibraryList")
         self.library_list.setWordWrap(True)
         self.library_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # a constant width (the scroll bar always there) and a re-layout on resize: wrapped
+        # two-line names are measured at the width they are drawn at, never overlapping
+        self.library_list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.library_list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.library_list.setToolTip("Select a crash to replay it on your holdings")
+        self._quiet = True                  # programmatic selection: show, do not run
         for entry in library():
             item = QListWidgetItem(entry["name"])
-            item.setData(Qt.ItemDataRole.UserRole, entry["id"])
+            item.setData(SCENARIO_ID, entry["id"])
+            item.setData(SOURCE, "bundled")
             item.setToolTip(entry.get("description", ""))
             self.library_list.addItem(item)
-        pl.addWidget(self.library_list, 2)
+        self._n_bundled = self.library_list.count()
+        self.saved: dict[str, object] = {}          # id -> engine SavedScenario
+        pl.addWidget(self.library_list, 3)
+        self.delete_saved = QPushButton("Delete saved scenario")
+        self.delete_saved.setObjectName("DeleteSaved")
+        self.delete_saved.setToolTip("Remove the selected saved scenario from the portfolio "
+                                     "(undo with Ctrl+Z)")
+        self.delete_saved.setVisible(False)
+        self.delete_saved.clicked.connect(self._delete_selected)
+        pl.addWidget(self.delete_saved)
         self.description = QTextBrowser()
         self.description.setObjectName("ScenarioDescription")
         self.description.setOpenExternalLinks(True)
-        pl.addWidget(self.description, 3)
+        pl.addWidget(self.description, 2)
         pl.addWidget(self.use_history)
         self.files_label = hint("No file chosen. Wide (date,BTC,ETH…), long (date,asset,open,high,"
                                 "low,close) or one file per asset (exchange / Yahoo exports).")
@@ -79,11 +105,19 @@ class ReplayView(QWidget):
         form.addRow("To", self.end_edit)
         form.addRow("Proxy", self.proxy_combo)
         pl.addLayout(form)
+        brow = QHBoxLayout()
         self.run_button = QPushButton("Run replay")
         self.run_button.setObjectName("RunReplay")
-        self.run_button.setToolTip("Replay the chosen crash on your holdings (Ctrl+R)")
+        self.run_button.setToolTip("Replay the chosen crash or imported window on your holdings (Ctrl+R)")
         self.run_button.clicked.connect(self.request_run)
-        pl.addWidget(self.run_button)
+        self.save_window = QPushButton("Save window…")
+        self.save_window.setObjectName("SaveWindow")
+        self.save_window.setToolTip("Save the imported window (From/To) in the portfolio file as a "
+                                    "named scenario: stored as moves, it no longer needs the CSV")
+        self.save_window.clicked.connect(lambda: self.save_window_requested.emit(self.spec()))
+        brow.addWidget(self.run_button)
+        brow.addWidget(self.save_window)
+        pl.addLayout(brow)
 
         # ---- results
         right = QVBoxLayout()
@@ -114,7 +148,7 @@ class ReplayView(QWidget):
         self.timeline.setToolTip("Timeline: drag to scrub through the steps")
         self.timeline.setRange(0, 0)
         self.timeline.valueChanged.connect(self.set_step)
-        self.step_label = StableLabel("—", min_width=300)      # new text each frame: no re-layout
+        self.step_label = StableLabel("—", min_width=430)      # new text each frame: no re-layout
         play.addWidget(self.play_button)
         play.addWidget(self.speed)
         play.addWidget(self.timeline, 1)
@@ -140,7 +174,7 @@ class ReplayView(QWidget):
             ("Kind", "spot, perp or loan", False), ("Liq. price now", "Liquidation price today", True),
             ("Value today", "Value at step 0 (USD)", True), ("Value at step", "Value at the current step", True),
             ("P&L to step", "Value at the step − value today", True),
-            ("Status", "Alive, or liquidated at which step", False)])
+            ("Status", "Alive, or when it was liquidated (UTC)", False)])
         self.positions = make_table(self.positions_model)
         self.positions.setObjectName("ReplayPositions")
         for i, w in enumerate((140, 60, 60, 100, 100, 100, 100)):
@@ -152,7 +186,7 @@ class ReplayView(QWidget):
         self.splitter.addWidget(self.value_chart)
         self.splitter.addWidget(lower)
         self.splitter.addWidget(self.positions)
-        self.splitter.setSizes([360, 230, 230])
+        self.splitter.setSizes([340, 210, 260])
         self.splitter.setChildrenCollapsible(False)
         right.addWidget(self.splitter, 1)
         outer.addLayout(right, 1)
@@ -167,33 +201,118 @@ class ReplayView(QWidget):
         self.flash_timer = QTimer(self)
         self.flash_timer.setSingleShot(True)
         self.flash_timer.timeout.connect(self._end_flash)
-        self.library_list.currentItemChanged.connect(self._show_entry)
+        self._focus: tuple[str, str | None] | None = None
+        self.step_texts: list[str] = []
+        self.library_list.currentItemChanged.connect(self._on_current)
         self.library_list.itemDoubleClicked.connect(lambda *_: self.request_run())
-        self.library_list.setCurrentRow(len(library()) - 1)
+        self.set_saved([], [])
+        self.library_list.setCurrentRow(self._n_bundled - 1)
+        self._quiet = False
+        self._sync_buttons()
 
     # ---- source
     def selected_scenario(self) -> str | None:
         item = self.library_list.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
+        return item.data(SCENARIO_ID) if item else None
 
-    def select_scenario(self, scenario_id: str) -> None:
+    def select_scenario(self, scenario_id: str, run: bool = False) -> bool:
+        """Select a bundled or saved scenario (and replay it when ``run``)."""
         for i in range(self.library_list.count()):
-            if self.library_list.item(i).data(Qt.ItemDataRole.UserRole) == scenario_id:
-                self.library_list.setCurrentRow(i)
-                return
+            item = self.library_list.item(i)
+            if item.data(SCENARIO_ID) == scenario_id and item.flags() & Qt.ItemFlag.ItemIsSelectable:
+                self._quiet = True
+                try:
+                    self.library_list.setCurrentRow(i)
+                    self._show_entry(item)
+                finally:
+                    self._quiet = False
+                if run:
+                    self.request_run()
+                return True
+        return False
+
+    def open_scenario(self, scenario_id: str, row_id: str | None = None) -> None:
+        """Replay ``scenario_id`` and, when it arrives, show the step where ``row_id`` (a
+        position or account) was liquidated, else the end (the crash matrix's cell click)."""
+        self._focus = (scenario_id, row_id)
+        if not self.select_scenario(scenario_id, run=True):
+            self._focus = None
+
+    def set_saved(self, scenarios: list, errors: list) -> None:
+        """Show the portfolio's saved scenarios (engine ``SavedScenario``) after the bundled
+        crashes, and its unreadable entries greyed out with the reason."""
+        current = self.selected_scenario()
+        self._quiet = True
+        try:
+            while self.library_list.count() > self._n_bundled:
+                self.library_list.takeItem(self._n_bundled)
+            head = QListWidgetItem("Saved in this portfolio")
+            head.setFlags(Qt.ItemFlag.NoItemFlags)
+            font = QFont(head.font())
+            font.setBold(True)
+            head.setFont(font)
+            head.setToolTip("Scenarios saved in the portfolio file: a shock (Shock view, "
+                            "Save as scenario) or an imported window (Save window below)")
+            self.library_list.addItem(head)
+            self.saved = {s.id: s for s in scenarios}
+            for s in scenarios:
+                item = QListWidgetItem(s.name)
+                item.setData(SCENARIO_ID, s.id)
+                item.setData(SOURCE, "saved")
+                item.setToolTip(s.describe())
+                self.library_list.addItem(item)
+            for exc in errors:
+                item = QListWidgetItem(f"⚠ unreadable: {exc.field}")
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                item.setToolTip(str(exc))
+                self.library_list.addItem(item)
+            if not scenarios and not errors:
+                item = QListWidgetItem("none yet")
+                item.setFlags(Qt.ItemFlag.NoItemFlags)
+                item.setToolTip(head.toolTip())
+                self.library_list.addItem(item)
+            if current and not self.select_scenario(current) and self.use_library.isChecked():
+                self.library_list.setCurrentRow(self._n_bundled - 1)
+        finally:
+            self._quiet = False
+        self._sync_buttons()
+
+    def _on_current(self, item, _prev=None) -> None:
+        if item is None or not item.flags() & Qt.ItemFlag.ItemIsSelectable:
+            return
+        self._show_entry(item)
+        if not self._quiet:
+            self.request_run()                  # selecting a crash runs it
+
+    def _delete_selected(self) -> None:
+        item = self.library_list.currentItem()
+        if item is not None and item.data(SOURCE) == "saved":
+            self.delete_requested.emit(item.data(SCENARIO_ID))
+
+    def _sync_buttons(self) -> None:
+        item = self.library_list.currentItem()
+        self.delete_saved.setVisible(item is not None and item.data(SOURCE) == "saved")
+        self.save_window.setEnabled(bool(self.price_files))
 
     def _show_entry(self, item, _prev=None):
         if item is None:
             return
         self.use_library.setChecked(True)
-        sid = item.data(Qt.ItemDataRole.UserRole)
+        sid = item.data(SCENARIO_ID)
+        self._sync_buttons()
+        if item.data(SOURCE) == "saved":
+            self.description.setHtml(_saved_html(self.saved[sid]))
+            return
         entry = next(e for e in library() if e["id"] == sid)
+        path = entry.get("path") or {}
         days = entry.get("crash_days") or []
         btc = entry.get("btc_peak_to_trough")
         parts = [f"<h3 style='margin:0'>{html.escape(entry['name'])}</h3>"]
         meta = []
         if days:
             meta.append("Crash days: " + html.escape(" → ".join(dict.fromkeys([days[0], days[-1]]))))
+        if path.get("steps"):
+            meta.append(f"{path['steps']} bars of {path.get('bar_label', '')}")
         if btc is not None:
             meta.append(f"BTC peak to trough: {btc * 100:.0f}%")
         if meta:
@@ -227,6 +346,7 @@ class ReplayView(QWidget):
             self.use_history.setChecked(True)
             self.library_list.blockSignals(True)
             self.library_list.clearSelection()
+            self.library_list.setCurrentRow(-1)
             self.library_list.blockSignals(False)
             self.description.setHtml(
                 "<h3 style='margin:0'>Imported price history</h3><p>"
@@ -237,13 +357,14 @@ class ReplayView(QWidget):
         else:
             self.files_label.setText("No file chosen.")
             self.use_library.setChecked(True)
+        self._sync_buttons()
 
     def spec(self) -> ReplaySpec:
         if self.use_history.isChecked() and self.price_files:
             return ReplaySpec(price_files=list(self.price_files), start=self.start_edit.text().strip() or None,
                               end=self.end_edit.text().strip() or None,
                               proxy=self.proxy_combo.currentText().strip().upper() or "BTC")
-        return ReplaySpec(scenario_id=self.selected_scenario(),
+        return ReplaySpec(scenario_id=self.selected_scenario() or library()[-1]["id"],
                           proxy=self.proxy_combo.currentText().strip().upper() or "BTC")
 
     def request_run(self) -> None:
@@ -285,15 +406,17 @@ class ReplayView(QWidget):
 
     # ---- results
     def set_result(self, result) -> None:
+        prev = self.result
         self.result = result
         rep = result.report
         self.events = []
         for p in rep["positions"]:
             if p["liquidated"]:
                 self.events.append((int(p["liquidation_step"]), p["id"]))
-        ticks = tick_labels(result)
-        self.value_chart.set_data(ticks, result.value, self.events)
-        self.health_chart.set_series(ticks, result.health)
+        self.step_texts = step_texts(result)
+        times = result.times
+        self.value_chart.set_data(self.step_texts, result.value, self.events, times)
+        self.health_chart.set_series(self.step_texts, result.health, times)
         # an account is gone once liquidated: show its ratio up to that step only
         liq_step = {a["id"]: a["liquidation_step"] for a in rep["accounts"] if a["liquidated"]}
         margin = {}
@@ -304,29 +427,29 @@ class ReplayView(QWidget):
                 v[s] = max(v[s], 1.0)            # liquidated there: at or above 100%
                 v[s + 1:] = np.nan               # gone afterwards
             margin[k] = v
-        self.margin_chart.set_series(ticks, margin)
+        self.margin_chart.set_series(self.step_texts, margin, times)
         pf = rep["portfolio"]
         t = self.theme
         self.metrics["before"].set(fmt_money(pf["value_before"]))
         self.metrics["after"].set(fmt_money(pf["value_after"]),
-                                  f"low {fmt_money(pf['min_value'])} at step {pf['min_value_step']}")
+                                  f"low {fmt_money(pf['min_value'])}, {self._short(pf['min_value_step'])}")
         self.metrics["pnl"].set(fmt_money(pf["pnl"], signed=True), fmt_pct(pf["pnl_fraction"]),
                                 color=(t.loss if pf["pnl"] < 0 else t.gain) if t else None)
         self.metrics["dd"].set(fmt_pct(-pf["max_drawdown"]))
-        s = rep["scenario"]
-        proxies = {a: m for a, m in rep["method"].items() if m.startswith("proxy")}
-        text = f"{s['name']} — {s['steps']} step{'s' if s['steps'] != 1 else ''}."
-        if proxies:
-            text += " Not in the data: " + "; ".join(f"{a} follows {m}" for a, m in proxies.items()) + "."
-        if rep.get("warnings"):
-            text += " Warnings: " + " ".join(rep["warnings"])
-        self.scenario_label.setText(text)
+        self.scenario_label.setText(scenario_text(rep, result.times))
         n = len(result.value)
         self.timeline.blockSignals(True)
         self.timeline.setRange(0, max(n - 1, 0))
         self.timeline.blockSignals(False)
+        sid = rep["scenario"]["id"]
+        keep = (prev is not None and prev.report["scenario"]["id"] == sid
+                and len(prev.value) == n and 0 <= self.step < n)
+        start = self.step if keep else (n - 1 if n <= 2 else 0)
+        if self._focus is not None and self._focus[0] == sid:
+            start = focus_step(rep, self._focus[1], n)
+            self._focus = None
         self.step = -1
-        self.set_step(n - 1 if n <= 2 else 0)
+        self.set_step(start)
 
     def set_step(self, k: int) -> None:
         if self.result is None:
@@ -342,11 +465,10 @@ class ReplayView(QWidget):
         self.value_chart.set_step(k)
         self.health_chart.set_step(k)
         self.margin_chart.set_step(k)
-        label = self.result.labels[k]
         v = self.result.value[k]
         v0 = self.result.value[0]
-        self.step_label.setText(f"Step {k}/{n - 1}  ·  {fmt_money(v)} ({fmt_pct(v / v0 - 1 if v0 else 0)})"
-                                f"  ·  {label}")
+        self.step_label.setText(f"{self.step_texts[k]}  ·  {fmt_money(v)} "
+                                f"({fmt_pct(v / v0 - 1 if v0 else 0)})  ·  step {k}/{n - 1}")
         # flash positions liquidated between the previous step and this one
         if prev is not None and k > prev >= 0:
             for step, pid in self.events:
@@ -361,8 +483,13 @@ class ReplayView(QWidget):
         so_far = sum(1 for s, _ in self.events if s <= k)
         t = self.theme
         self.metrics["liq"].set(f"{so_far} of {total}" if total else "none",
-                                f"by step {k}" if total else "no position liquidated",
+                                f"by {self._short(k)}" if total else "no position liquidated",
                                 color=t.loss if (t and so_far) else None)
+
+    def _short(self, k: int) -> str:
+        """Step ``k`` for a metric card: ``18 Dec 20:00`` (UTC, as the axis), or its label."""
+        times = self.result.times
+        return short_time(times[k]) if times else self.step_texts[k]
 
     def _fill_positions(self, k: int) -> None:
         rep = self.result.report
@@ -373,10 +500,11 @@ class ReplayView(QWidget):
             v_k = float(series[k]) if series is not None else (p["value_after"] if k == len(self.result.value) - 1 else float("nan"))
             pnl = v_k - p["value_before"]
             step = p["liquidation_step"]
+            when = self.step_texts[step] if p["liquidated"] else ""
             if p["liquidated"] and step <= k:
-                status = f"LIQUIDATED at step {step}"
+                status = f"liquidated {when}"
             elif p["liquidated"]:
-                status = f"alive (liquidated at step {step})"
+                status = f"alive (liquidated later, {when})"
             else:
                 status = "alive"
             rows.append((p["id"], p["asset"], p["kind"], _price(p["liquidation_price"]),
@@ -388,7 +516,7 @@ class ReplayView(QWidget):
                     bgs[i] = t.liquidated_bg
                 fgs[(i, 6)] = t.loss if pnl < 0 else t.gain
             if p["liquidated"]:
-                tips[i] = f"{p['id']} liquidated at step {step}: {p.get('liquidation_label') or ''}"
+                tips[i] = f"{p['id']} liquidated {when} (step {step})"
         self.positions_model.set_rows(rows, backgrounds=bgs, foregrounds=fgs, tips=tips)
 
     def _end_flash(self) -> None:
@@ -434,22 +562,62 @@ class ReplayView(QWidget):
         self.use_library.setChecked(True)
 
 
-def tick_labels(result) -> list[str]:
-    """Short axis labels: the dates of a bundled crash, the times of an imported history."""
-    dates = result.info.get("dates") if isinstance(result.info, dict) else None
-    if dates and len(dates) == len(result.labels) and all(dates):
-        out = [str(d) for d in dates]
-        if len(out) == 2 and out[0] == out[1]:
-            return ["today", out[1]]
-        days = result.info.get("crash_days") or []
-        if len(out) == 2 and len(days) >= 2 and days[0] != days[-1]:
-            out[1] = f"{days[0]}…{days[-1][5:]}"
-        return out
-    labels = [str(l) for l in result.labels]
-    years = {l[:5] for l in labels if len(l) >= 10 and l[4] == "-"}
-    if len(years) == 1 and all(len(l) >= 10 for l in labels):
-        labels = [l[5:].replace("T", " ") for l in labels]       # same year: drop it
-    return labels
+def step_texts(result) -> list[str]:
+    """One readable text per step: ``2025-12-18 15:00 UTC`` where the replay has times (a
+    bundled crash, a saved or imported window), else the step's label (a shock)."""
+    if result.times and len(result.times) == len(result.labels):
+        return [utc_text(t) for t in result.times]
+    return [str(label) for label in result.labels]
+
+
+def scenario_text(rep: dict, times: list[str] | None) -> str:
+    """The line under the timeline: what was replayed, its bars and span, what is proxied."""
+    s = rep["scenario"]
+    steps = s["steps"]
+    if times:
+        bars = f"{steps} bars of {s['bar']}" if s.get("bar") else f"{steps} step{'s' if steps != 1 else ''}"
+        text = f"{s['name']} — {bars}, {utc_text(times[0])} → {utc_text(times[-1])}."
+    else:
+        text = f"{s['name']} — an instant shock."
+    if s.get("saved"):
+        text += " Saved in this portfolio."
+    proxies = {a: m for a, m in rep["method"].items() if m.startswith("proxy")}
+    if proxies:
+        text += " Not in the data: " + "; ".join(f"{a} follows {m}" for a, m in proxies.items()) + "."
+    if rep.get("warnings"):
+        text += " Warnings: " + " ".join(rep["warnings"])
+    return text
+
+
+def focus_step(rep: dict, row_id: str | None, n: int) -> int:
+    """Where to open a replay for a row of the crash matrix: the step its position or account
+    was liquidated, else the end."""
+    for r in (*rep["positions"], *rep["accounts"]):
+        if r["id"] == row_id and r["liquidated"] and r["liquidation_step"] is not None:
+            return int(r["liquidation_step"])
+    return n - 1
+
+
+def _saved_html(s) -> str:
+    """The description of a saved scenario."""
+    kind = "Instant shock" if s.kind == "shock" else f"Imported window, {s.steps} bars"
+    parts = [f"<h3 style='margin:0'>{html.escape(s.name)}</h3>",
+             f"<p style='color:gray'>{kind} · saved in this portfolio"
+             + (f" on {html.escape(utc_text(s.raw.get('saved')))}" if s.raw.get("saved") else "") + "</p>",
+             f"<p>{html.escape(s.describe())}.</p>"]
+    if s.kind == "history":
+        parts.append("<p>Every bar is applied as a move relative to the window's first row, which "
+                     "becomes today; assets the window lacks follow "
+                     f"{html.escape(s.proxy)} through their beta.</p>")
+        if s.raw.get("sources"):
+            parts.append("<p style='color:gray; font-size:small'>From "
+                         + html.escape(", ".join(map(str, s.raw["sources"]))) + "</p>")
+    else:
+        parts.append("<p>BTC's move drives the other assets through their beta; an asset given "
+                     "its own move keeps it.</p>")
+    if s.raw.get("note"):
+        parts.append(f"<p>{html.escape(str(s.raw['note']))}</p>")
+    return "".join(parts)
 
 
 def _price(x):

@@ -23,6 +23,7 @@ class ShockView(QWidget):
     shock_changed = Signal(float)                  # BTC move, fraction
     betas_changed = Signal(dict)                   # asset -> override beta
     depegs_changed = Signal(dict)                  # pegged asset -> de-peg, fraction
+    save_requested = Signal()                      # save this shock as a named scenario
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -72,6 +73,12 @@ class ShockView(QWidget):
             b.clicked.connect(lambda _=False, v=v: self.set_move(v / 100.0, emit=True))
             presets.addWidget(b, i // 3, i % 3)
         pl.addLayout(presets)
+        self.save_scenario = QPushButton("Save as scenario…")
+        self.save_scenario.setObjectName("SaveShockScenario")
+        self.save_scenario.setToolTip("Save this BTC move and your beta overrides in the portfolio "
+                                      "file as a named scenario (Replay list, crash matrix, CLI)")
+        self.save_scenario.clicked.connect(self.save_requested)
+        pl.addWidget(self.save_scenario)
 
         # ---- de-pegs: one spin box per pegged asset held (shown when the book has one)
         self.depeg_group = QWidget()
