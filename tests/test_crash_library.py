@@ -3,7 +3,6 @@ script reproduces it, that a replay of it equals a replay of the same real bars 
 `stress --prices`, real times, and `stress --scenario all`."""
 import importlib.util
 import json
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -206,13 +205,11 @@ def test_liquidation_time_for_history_and_shock():
 
 
 # ------------------------------------------------------------------ all crashes at once
-def test_stress_all_is_fast_and_keyed_like_stress():
+def test_stress_all_is_keyed_like_stress():
+    # its speed is measured by bench/bench_matrix.py, not asserted here (machines are noisy)
     p = load_portfolio(DEMO)
     book = compile_book(p)
-    stress_all(p, book=book)                                  # warm the caches
-    t = time.perf_counter()
     res = stress_all(p, book=book)
-    assert time.perf_counter() - t < 1.0
     assert [s["id"] for s in res["scenarios"]] == [s["id"] for s in library()]
     one = stress(p, library_scenario("2025-12-18-btc-loses-85k", book.assets, book.today), book)
     got = next(s for s in res["scenarios"] if s["id"] == "2025-12-18-btc-loses-85k")
