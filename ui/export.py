@@ -25,6 +25,8 @@ from engine.stress import Sensitivity
 from reporting import MonteCarloRun, ReportData, ScenarioRun, Table, build_report, to_csv, words
 from reporting.results import montecarlo_notes, scenario_rows, scenario_settings, shock_report
 
+from .files import file_stem
+
 MONEY = ("value_before", "value_after", "pnl")
 CHANNEL_NAMES = {"analysis": "holdings analysis", "replay": "replay", "montecarlo": "Monte Carlo",
                  "reverse": "reverse stress"}
@@ -114,9 +116,8 @@ def current_view_tables(window) -> tuple[list[Table] | None, str]:
     if w is window.reverse_view and window.reverse_view.report is not None:
         return reverse_tables(window.reverse_view.report), "reverse-stress"
     ctrl = window.controller
-    if ctrl.shock is not None:
-        liq = ctrl.analysis.liquidation if ctrl.analysis is not None else {}
-        return shock_tables(ctrl.shock, liq), "shock"
+    if ctrl.shock is not None and ctrl.analysis is not None:     # no analysis: the shock is stale
+        return shock_tables(ctrl.shock, ctrl.analysis.liquidation), "shock"
     return None, "results"
 
 
@@ -346,8 +347,7 @@ def export_stem(window) -> str:
     """Export file names follow the portfolio's file name (its name when not saved)."""
     if window.document.path:
         return Path(window.document.path).stem
-    stem = re.sub(r"[^\w.-]+", "-", window.document.doc.name or "").strip("-.")
-    return stem or "portfolio"
+    return file_stem(window.document.doc.name)
 
 
 def ask_export_path(window, caption: str, suffix: str, ext: str, filter_: str) -> str | None:
