@@ -404,7 +404,7 @@ def cmd_report(args) -> int:
     from engine.scenarios import resolve_betas
     from engine.stress import liquidation_prices, reverse_stress, sensitivity, shock, stress
     from reporting import MonteCarloRun, ReportData, ScenarioRun, build_report, words
-    from reporting.results import montecarlo_notes, scenario_settings
+    from reporting.results import montecarlo_notes, scenario_settings, scenario_title
     _check_output(args.output)
     overrides = _parse_assign(args.beta, "--beta")
     mc_req = montecarlo_request(args, args.prices if args.model == "bootstrap" else None) if args.paths else None
@@ -416,9 +416,7 @@ def cmd_report(args) -> int:
     runs = []
     if args.scenario or args.prices or args.shock:
         rep = stress(p, build_scenario(args, book), book)
-        sc = rep["scenario"]
-        title = "Shock" if sc["kind"] == "shock" else f"Replay: {sc['name']}"
-        runs.append(ScenarioRun(title, rep, scenario_settings(rep, overrides, args.proxy),
+        runs.append(ScenarioRun(scenario_title(rep), rep, scenario_settings(rep, overrides, args.proxy),
                                 words.proxy_notes(rep["method"])))
     mc = None
     if mc_req is not None:

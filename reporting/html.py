@@ -188,24 +188,28 @@ def _scenario(run: ScenarioRun) -> list[str]:
                                   [k for k, _ in by], [v for _, v in by], x_label="P&L (USD)"))
     series = rep.get("series") or {}
     if run.steps > 1 and series.get("value"):
-        out += _series_charts(series)
+        ends = {a["id"]: a.get("liquidation_step") for a in rep.get("accounts") or [] if a.get("liquidated")}
+        out += _series_charts(series, ends)
     return out
 
 
-def _step_ticks(labels: list[str], n: int = 6) -> list[tuple[float, str]]:
+def _step_ticks(labels: list[str], n: int = 5) -> list[tuple[float, str]]:
+    """``n`` labelled steps from the first, evenly spaced; the last label sits a fifth of the
+    axis before its end, so none is cut or runs into its neighbour."""
     T = len(labels)
-    idx = sorted({int(round(i * (T - 1) / (n - 1))) for i in range(n)}) if T > 1 else [0]
-    short = [str(labels[i])[:16] for i in idx]
-    return list(zip(map(float, idx), short))
+    idx = sorted({int(round(i * (T - 1) / n)) for i in range(n)}) if T > 1 else [0]
+    return [(float(i), str(labels[i]).replace("T", " ")[:16]) for i in idx]
 
 
-def _series_charts(series: dict) -> list[str]:
+def _series_charts(series: dict, account_ends: dict[str, int]) -> list[str]:
+    """Value, health factors and margin ratios along a replay; an account's margin ratio
+    ends where it is liquidated (marked), since the account no longer exists after."""
     labels = list(series.get("labels") or [])
     value = np.asarray(series["value"], float)
     x = np.arange(len(value), dtype=float)
     ticks = _step_ticks(labels or [str(i) for i in range(len(value))])
     out = [svg.line_chart("Portfolio value through the replay", [svg.Line(x, value, "portfolio value")],
-                          x_label="Step", y_label="Portfolio value (USD)", y_fmt=svg.money_short,
+                          x_label="Time", y_label="Portfolio value (USD)", y_fmt=svg.money_short,
                           x_ticks=ticks, rules=[svg.Rule(float(value[0]), "today")])]
     for key, title, y_label, line_label in (
             ("health_factor", "Loan health factor (liquidation below 1)", "Health factor", "HF 1"),
@@ -213,18 +217,24 @@ def _series_charts(series: dict) -> list[str]:
         data = series.get(key) or {}
         if not data:
             continue
-        lines = []
+        lines, marks = [], []
         finite_max = 1.0
         for k, (name, vals) in enumerate(data.items()):
             y = np.array([np.nan if v is None else v for v in vals], float)
             y[~np.isfinite(y)] = np.nan
+            color = svg.SERIES[k % len(svg.SERIES)]
+            end = account_ends.get(name) if key == "margin_ratio" else None
+            if end is not None:
+                y[end + 1:] = np.nan
+                marks.append(svg.Mark(float(end), 1.0, f"{name} liquidated", svg.LOSS))
             if np.isfinite(y).any():
                 finite_max = max(finite_max, float(np.nanmax(y)))
-            lines.append(svg.Line(x, y, name, svg.SERIES[k % len(svg.SERIES)]))
+            lines.append(svg.Line(x, y, name, color))
         top = min(finite_max * 1.1, 4.0) if key == "health_factor" else min(finite_max * 1.1, 1.5)
         fmt = (lambda v: f"{v:.2f}") if key == "health_factor" else (lambda v: f"{v * 100:.0f}%")
-        out.append(svg.line_chart(title, lines, x_label="Step", y_label=y_label, y_fmt=fmt, x_ticks=ticks,
-                                  y_range=(0.0, max(top, 1.2)), rules=[svg.Rule(1.0, line_label, color=svg.LOSS)]))
+        out.append(svg.line_chart(title, lines, x_label="Time", y_label=y_label, y_fmt=fmt, x_ticks=ticks,
+                                  y_range=(0.0, max(top, 1.2)), marks=marks,
+                                  rules=[svg.Rule(1.0, line_label, color=svg.LOSS)]))
     return out
 
 

@@ -105,6 +105,16 @@ def shock_report(result, liquidation: dict[str, dict]) -> dict:
             "by_asset": dict(result.by_asset)}
 
 
+def scenario_title(report: dict) -> str:
+    """The heading of a scenario run: ``Shock: BTC −30.0%``, ``Replay: FTX collapse …``."""
+    sc = report["scenario"]
+    if sc.get("kind") == "shock":
+        spec = sc.get("spec") or {}
+        return "Shock: " + ", ".join(f"{a} {words.pct(v)}" for a, v in spec.items())
+    name = str(sc.get("name", ""))
+    return name if name.lower().startswith("replay") else f"Replay: {name}"
+
+
 def scenario_settings(report: dict, beta_overrides: dict[str, float], proxy: str | None = None) -> list[tuple[str, str]]:
     """The settings of a scenario run in words."""
     sc = report["scenario"]

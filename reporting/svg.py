@@ -179,7 +179,10 @@ def _axes(f: Frame, x_label: str, y_label: str, x_fmt: Fmt, y_fmt: Fmt,
     for t, label in ticks:
         x = float(f.px(t))
         p.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{f.top}' y2='{f.top + f.ph:.1f}' stroke='{GRID}'/>")
-        p.append(f"<text x='{x:.1f}' y='{f.top + f.ph + 16:.1f}' text-anchor='middle' fill='{MUTED}'>"
+        # a label at either end of the axis grows inwards, so it is never cut by the border
+        room = 3.5 * len(label)
+        anchor = "start" if x - room < f.left - 30 else ("end" if x + room > f.width - 4 else "middle")
+        p.append(f"<text x='{x:.1f}' y='{f.top + f.ph + 16:.1f}' text-anchor='{anchor}' fill='{MUTED}'>"
                  f"{esc(label)}</text>")
     p.append(f"<rect x='{f.left}' y='{f.top}' width='{f.pw:.1f}' height='{f.ph:.1f}' fill='none' "
              f"stroke='{AXIS}'/>")

@@ -3,6 +3,7 @@ a scenario, betas and overrides, Monte Carlo settings, a position. No Qt, no eng
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -99,14 +100,25 @@ def describe_scenario(scenario: dict) -> str:
         when = f", crash days {days[0]} to {days[-1]}" if len(days) > 1 else (f", {days[0]}" if days else "")
         return f"Bundled crash “{scenario.get('name')}” (id {scenario.get('id')}{when}), {steps}"
     if kind == "history":
-        srcs = ", ".join(str(s) for s in scenario.get("sources") or []) or "imported prices"
         return (f"Imported price history from {scenario.get('from')} to {scenario.get('to')} "
-                f"({steps}; files: {srcs})")
+                f"({steps}; {describe_files(scenario.get('sources') or [])})")
     if kind == "shock":
         spec = scenario.get("spec") or {}
         moves = ", ".join(f"{a} {pct(v)}" for a, v in spec.items())
         return f"Instant shock: {moves}; {BETA_RULE}; an explicit move wins over the beta"
     return str(scenario.get("name", "scenario"))
+
+
+def describe_files(paths) -> str:
+    """``3 files in /data/1h: BTC.csv, ETH.csv, SOL.csv`` (one folder named once)."""
+    paths = [str(p) for p in paths]
+    if not paths:
+        return "imported prices"
+    folders = {os.path.dirname(p) for p in paths}
+    if len(folders) == 1 and folders != {""}:
+        names = ", ".join(os.path.basename(p) for p in paths)
+        return f"{plural(len(paths), 'file')} in {folders.pop()}: {names}"
+    return "files " + ", ".join(paths)
 
 
 def describe_methods(method: dict[str, str]) -> str:

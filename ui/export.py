@@ -23,7 +23,8 @@ from appinfo import APP_NAME, APP_VERSION
 from engine.atomic import write_bytes_atomic, write_text_atomic
 from engine.stress import Sensitivity
 from reporting import MonteCarloRun, ReportData, ScenarioRun, Table, build_report, to_csv, words
-from reporting.results import montecarlo_notes, scenario_rows, scenario_settings, shock_report
+from reporting.results import (montecarlo_notes, scenario_rows, scenario_settings, scenario_title,
+                               shock_report)
 
 from .files import file_stem
 
@@ -297,13 +298,12 @@ def report_data(window) -> ReportData | None:
     runs = []
     if ctrl.shock is not None:
         rep = shock_report(ctrl.shock, a.liquidation)
-        runs.append(ScenarioRun(f"Shock: BTC {words.pct(ctrl.shock.btc_move)}", rep,
-                                scenario_settings(rep, overrides)))
+        runs.append(ScenarioRun(scenario_title(rep), rep, scenario_settings(rep, overrides)))
     rv = window.replay_view
     if rv.result is not None:
         rep = rv.result.report
         spec = ctrl.replay_spec
-        runs.append(ScenarioRun(f"Replay: {rep['scenario']['name']}", rep,
+        runs.append(ScenarioRun(scenario_title(rep), rep,
                                 scenario_settings(rep, overrides, spec.proxy if spec else None),
                                 words.proxy_notes(rep.get("method", {})) + _run_notes(window, "replay")))
     mc = None
