@@ -458,14 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("stress", help="run a scenario on a portfolio")
     p.add_argument("portfolio")
-    p.add_argument("--scenario", help="id of a bundled crash (see `scenarios`)")
-    p.add_argument("--prices", action="append",
-                   help="price history CSV; repeat, or ASSET=FILE for single-asset files")
-    p.add_argument("--shock", help="instant move, e.g. BTC=-30%%,SOL=-45%%")
-    p.add_argument("--from", dest="start", help="first row (today) of the history window")
-    p.add_argument("--to", dest="end", help="last row of the history window")
+    _scenario_flags(p, "price history CSV; repeat, or ASSET=FILE for single-asset files")
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
-    p.add_argument("--proxy", default="BTC", help="asset that drives assets missing from a history")
     p.add_argument("--series", action="store_true", help="include per-step series in --json")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("reverse", help="BTC move that liquidates each position / costs 10-50%%")
@@ -481,15 +475,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="the HTML report of the app, headless")
     p.add_argument("portfolio")
     p.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    _scenario_flags(p, "price history CSV to replay (or to bootstrap with --model bootstrap)")
+    _montecarlo_flags(p, default_paths=0)
+    return ap
+
+
+def _scenario_flags(p, prices_help: str) -> None:
+    """The scenario flags of ``stress`` and ``report`` (one of --scenario, --prices, --shock)."""
     p.add_argument("--scenario", help="id of a bundled crash (see `scenarios`)")
-    p.add_argument("--prices", action="append",
-                   help="price history CSV to replay (or to bootstrap with --model bootstrap)")
+    p.add_argument("--prices", action="append", help=prices_help)
     p.add_argument("--shock", help="instant move, e.g. BTC=-30%%,SOL=-45%%")
     p.add_argument("--from", dest="start", help="first row (today) of the history window")
     p.add_argument("--to", dest="end", help="last row of the history window")
     p.add_argument("--proxy", default="BTC", help="asset that drives assets missing from a history")
-    _montecarlo_flags(p, default_paths=0)
-    return ap
 
 
 def _montecarlo_flags(p, default_paths: int) -> None:

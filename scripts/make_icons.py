@@ -17,10 +17,11 @@ Usage: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/make_icons.py
 import os
 import struct
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSize, Qt  # noqa: E402
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPainterPath, QPen  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,12 +89,10 @@ def draw(size: int) -> QImage:
 
 
 def png_bytes(img: QImage) -> bytes:
-    data = QByteArray()
-    buf = QBuffer(data)
-    buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    img.save(buf, "PNG")
-    buf.close()
-    return bytes(data.data())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "icon.png"
+        img.save(str(path), "PNG")
+        return path.read_bytes()
 
 
 def ico_bytes(sizes=ICO_SIZES) -> bytes:

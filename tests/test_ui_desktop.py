@@ -194,3 +194,43 @@ def test_export_without_results_says_so(window, qtbot):
     qtbot.waitUntil(lambda: window.controller.analysis is None, timeout=WAIT)
     file_menu.export_html(window)
     assert "analysis" in window.last_error
+
+
+def test_report_notes_cancelled_runs(window, qtbot):
+    from ui.export import report_data
+    from ui.jobs import MonteCarloSettings, ReplaySpec, montecarlo_available
+    ctrl = window.controller
+    with qtbot.waitSignal(ctrl.replay_ready, timeout=WAIT):
+        ctrl.run_replay(ReplaySpec(scenario_id="2022-11-06-ftx-collapse"))
+    ctrl.run_replay(ReplaySpec(scenario_id="2022-11-06-ftx-collapse"))
+    assert ctrl.cancel("replay")                                  # the user cancels the re-run
+    data = report_data(window)
+    replay = next(r for r in data.scenarios if r.title.startswith("Replay"))
+    assert any("latest replay run was cancelled" in n for n in replay.notes)
+    if montecarlo_available():
+        window.tabs.setCurrentWidget(window.montecarlo_view)
+        with qtbot.waitSignal(ctrl.mc_partial, timeout=WAIT):
+            window.run_montecarlo(MonteCarloSettings(n_paths=400_000, days=30, seed=1, chunk_paths=2000))
+        ctrl.cancel_all()
+        qtbot.waitUntil(lambda: not ctrl.is_running("montecarlo"), timeout=WAIT)
+        data = report_data(window)
+        assert data.montecarlo is not None
+        assert any("cancelled after" in n for n in data.montecarlo.notes)
+
+
+def test_chart_context_menu_saves_a_titled_png(window, qtbot, book, monkeypatch):
+    assert window.files.open_path(str(book))
+    chart = window.shock_view.sensitivity
+    window.tabs.setCurrentWidget(window.shock_view)
+    starts = []
+
+    def fake(parent, caption, start, filter_):
+        starts.append(start)
+        return start, filter_
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake))
+    chart.save_png_dialog()
+    assert len(starts) == 1 and Path(starts[0]).parent == book.parent
+    assert Path(starts[0]).name.startswith("my-book-")
+    img = QImage(starts[0])
+    dpr = img.devicePixelRatio() or 1
+    assert img.height() / dpr == pytest.approx(chart.height() + 58 + 10, abs=2)
