@@ -5,8 +5,6 @@ from pathlib import Path
 
 from PySide6.QtGui import QKeySequence
 
-from ..export import (ask_export_path, csv_header, current_view_tables, view_png, write_csv,
-                      write_html_report, write_png)
 from .base import make_action
 
 
@@ -35,7 +33,9 @@ def install(window, m) -> None:
     make_action(window, "&Quit", window.close, std.Quit, "Quit CrashLab", m)
 
 
+# ui.export (and reporting/) are imported on the first export, not at start-up
 def export_csv(window) -> None:
+    from ..export import ask_export_path, csv_header, current_view_tables, write_csv
     tables, kind = current_view_tables(window)
     if tables is None:
         window.show_error("Nothing to export", "Run a computation first.")
@@ -46,6 +46,7 @@ def export_csv(window) -> None:
 
 
 def export_png(window) -> None:
+    from ..export import ask_export_path, view_png, write_png
     data = view_png(window)
     if data is None:
         window.show_error("Nothing to export", "This view has no chart to save.")
@@ -57,6 +58,7 @@ def export_png(window) -> None:
 
 
 def export_html(window) -> None:
+    from ..export import ask_export_path, write_html_report
     if window.controller.analysis is None:
         window.show_error("Nothing to report", "Add a valid position first: the report needs an analysis.")
         return
