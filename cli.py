@@ -6,6 +6,7 @@
     python main.py reverse PORTFOLIO [--json]
     python main.py montecarlo PORTFOLIO --paths N --days D --seed S [--depeg default|off|RATE] [--json]
     python main.py convert IN [IN ...] -o OUT.json
+    python main.py report PORTFOLIO [--scenario ID | --prices CSV ... | --shock ...] [--paths N] -o FILE.html
 
 PORTFOLIO is any file CrashLab reads by content: its own JSON or holdings CSV, or a venue's
 export (Hyperliquid, ccxt, Binance, Bybit, OKX, rotki, Aave v3 subgraph).
@@ -20,7 +21,7 @@ import math
 import os
 import sys
 
-SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo", "convert")
+SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo", "convert", "report")
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 1
@@ -45,7 +46,7 @@ FIELD_FLAGS = {
     "cascade": "--cascade", "cascade.strength": "--cascade",
     "cascade.half_life_days": "--cascade-half-life", "history": "--prices", "prices": "--prices",
     "shock": "--shock", "start": "--from", "end": "--to", "proxy": "--proxy",
-    "scenario": "--scenario", "depeg": "--depeg",
+    "scenario": "--scenario", "depeg": "--depeg", "output": "--output",
 }
 
 
@@ -415,9 +416,11 @@ def _half_life(text: str) -> float:
     return days
 
 
-def cmd_montecarlo(args) -> int:
+def montecarlo_request(args, prices=None):
+    """The engine's checked MonteCarloRequest for the Monte Carlo flags; ``prices``: the
+    ``--prices`` files to read for it (read after the flags are checked)."""
     from engine.cascade import CascadeParams
-    from engine.montecarlo import MonteCarloRequest, run_montecarlo, validate_request
+    from engine.montecarlo import MonteCarloRequest, validate_request
     from engine.pegs import depeg_setting
     req = MonteCarloRequest(
         n_paths=args.paths, days=args.days, seed=args.seed, model=args.model,
@@ -427,9 +430,15 @@ def cmd_montecarlo(args) -> int:
                               half_life_days=_half_life(args.cascade_half_life)) if args.cascade else None,
         chunk_paths=args.chunk, depeg=depeg_setting(args.depeg))
     validate_request(req)              # bad flags fail before any file is read
-    if args.prices:
+    if prices:
         from engine.prices import load_price_history, parse_prices_arg
-        req.history = load_price_history([parse_prices_arg(x) for x in args.prices])
+        req.history = load_price_history([parse_prices_arg(x) for x in prices])
+    return req
+
+
+def cmd_montecarlo(args) -> int:
+    from engine.montecarlo import run_montecarlo
+    req = montecarlo_request(args, args.prices)
     res = run_montecarlo(_load(args.portfolio), req)
     if args.json:
         print(dump_json(res))
@@ -516,6 +525,71 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def _check_output(path: str) -> None:
+    """Fail early, before any work, when the report cannot be written there."""
+    from engine.errors import InputError
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise InputError("is a folder; give a file name such as report.html", field="--output", value=path)
+    if not os.path.isdir(folder):
+        raise InputError("is in a folder that does not exist", field="--output", value=path)
+    if not os.access(folder, os.W_OK):
+        raise InputError("is in a folder that cannot be written", field="--output", value=path)
+
+
+def cmd_report(args) -> int:
+    """The HTML report of the window (File > Export > HTML report), headless: holdings and
+    liquidation prices, the sensitivity curve, the scenario given (if any), a Monte Carlo
+    (with ``--paths``) and reverse stress; written atomically to ``--output``."""
+    from engine.atomic import write_text_atomic
+    from engine.book import compile_book
+    from engine.errors import InputError
+    from engine.scenarios import resolve_betas
+    from engine.stress import liquidation_prices, reverse_stress, sensitivity, shock, stress
+    from reporting import MonteCarloRun, ReportData, ScenarioRun, build_report, words
+    from reporting.results import montecarlo_notes, scenario_settings, scenario_title
+    _check_output(args.output)
+    overrides = _parse_assign(args.beta, "--beta")
+    mc_req = montecarlo_request(args, args.prices if args.model == "bootstrap" else None) if args.paths else None
+    p = _load(args.portfolio)
+    book = compile_book(p)
+    resolved = resolve_betas(book.assets, overrides)
+    betas = {a: b for a, (b, _) in resolved.items()}
+    today = shock(book, betas, 0.0)
+    runs = []
+    if args.scenario or args.prices or args.shock:
+        rep = stress(p, build_scenario(args, book, p), book)
+        runs.append(ScenarioRun(scenario_title(rep), rep, scenario_settings(rep, overrides, args.proxy),
+                                words.proxy_notes(rep["method"])))
+    mc = None
+    if mc_req is not None:
+        from engine.montecarlo import simulate_chunks
+        last = None
+        for last in simulate_chunks(book, mc_req):
+            pass
+        mc = MonteCarloRun(last, list(book.ids), list(book.labels), mc_req.steps_per_day,
+                           words.describe_montecarlo(args.model, args.paths, args.days, args.steps_per_day,
+                                                     args.seed, args.cascade,
+                                                     _half_life(args.cascade_half_life),
+                                                     args.prices if args.model == "bootstrap" else []),
+                           montecarlo_notes(last))
+    sens = sensitivity(book, betas)
+    data = ReportData(p, os.path.abspath(args.portfolio), liquidation_prices(p, book),
+                      {pid: float(v) for pid, v in zip(today.ids, today.value_before)},
+                      today.portfolio_before, betas, {a: s for a, (_, s) in resolved.items()}, overrides,
+                      accounts_today=today.accounts, sensitivity=sens, scenarios=runs, montecarlo=mc,
+                      reverse=reverse_stress(p, overrides or None),
+                      warnings=[str(w) for w in book.warnings])
+    try:
+        write_text_atomic(args.output, build_report(data))
+    except OSError as exc:
+        raise InputError(f"cannot be written ({exc.strerror or exc})", field="--output",
+                         value=args.output) from None
+    print(f"report written to {args.output} ({os.path.getsize(args.output) / 1024:.0f} KB)")
+    _warn(book.warnings)
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="crashlab", description="CrashLab: what the next crash does to your holdings.")
@@ -527,19 +601,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("stress", help="run a scenario on a portfolio")
     p.add_argument("portfolio")
-    p.add_argument("--scenario", help="id of a bundled crash (see `scenarios`), id or name of a "
-                   "scenario saved in the portfolio, or `all` for every one (a matrix of positions "
-                   "x scenarios)")
-    p.add_argument("--prices", action="append",
-                   help="price history CSV; repeat, or ASSET=FILE for single-asset files")
-    p.add_argument("--shock", help="instant move, e.g. BTC=-30%%,SOL=-45%%; other assets move by "
-                   "their beta to BTC, wrapped and staked tokens with their base (WETH with ETH) and "
-                   "stablecoins not at all; a move given for a pegged asset is a de-peg on top of "
-                   "its base: ETH=-30%%,STETH=-5%% is stETH -33.5%%, USDE=-35%% moves USDe alone")
-    p.add_argument("--from", dest="start", help="first row (today) of the history window")
-    p.add_argument("--to", dest="end", help="last row of the history window")
+    _scenario_flags(p, "price history CSV; repeat, or ASSET=FILE for single-asset files")
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
-    p.add_argument("--proxy", default="BTC", help="asset that drives assets missing from a history")
     p.add_argument("--series", action="store_true", help="include per-step series in --json")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("reverse", help="BTC move that liquidates each position / costs 10-50%%")
@@ -548,7 +611,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("montecarlo", help="Monte Carlo loss distribution and liquidation odds")
     p.add_argument("portfolio")
-    p.add_argument("--paths", type=int, default=10000)
+    p.add_argument("--prices", action="append",
+                   help="price history CSV: bootstrapped (bootstrap) or recalibrates (student-t)")
+    _montecarlo_flags(p, default_paths=10000)
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("report", help="the HTML report of the app, headless")
+    p.add_argument("portfolio")
+    p.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    _scenario_flags(p, "price history CSV to replay (or to bootstrap with --model bootstrap)")
+    _montecarlo_flags(p, default_paths=0)
+    p = sub.add_parser("convert", help="import and combine files into one portfolio JSON")
+    p.add_argument("inputs", nargs="+", metavar="IN",
+                   help="portfolio files of any known kind (venue exports, CrashLab JSON/CSV)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    return ap
+
+
+def _scenario_flags(p, prices_help: str) -> None:
+    """The scenario flags of ``stress`` and ``report`` (one of --scenario, --prices, --shock)."""
+    p.add_argument("--scenario", help="id of a bundled crash (see `scenarios`), id or name of a "
+                   "scenario saved in the portfolio, or `all` for every one (a matrix of positions "
+                   "x scenarios)")
+    p.add_argument("--prices", action="append", help=prices_help)
+    p.add_argument("--shock", help="instant move, e.g. BTC=-30%%,SOL=-45%%; other assets move by "
+                   "their beta to BTC, wrapped and staked tokens with their base (WETH with ETH) and "
+                   "stablecoins not at all; a move given for a pegged asset is a de-peg on top of "
+                   "its base: ETH=-30%%,STETH=-5%% is stETH -33.5%%, USDE=-35%% moves USDe alone")
+    p.add_argument("--from", dest="start", help="first row (today) of the history window")
+    p.add_argument("--to", dest="end", help="last row of the history window")
+    p.add_argument("--proxy", default="BTC", help="asset that drives assets missing from a history")
+
+
+def _montecarlo_flags(p, default_paths: int) -> None:
+    """The Monte Carlo flags (``--paths 0``: no Monte Carlo) and ``--beta``."""
+    p.add_argument("--paths", type=int, default=default_paths,
+                   help="Monte Carlo paths" + (" (0: no Monte Carlo)" if not default_paths else ""))
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default="student-t",
@@ -556,8 +653,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps-per-day", type=int, default=1)
     p.add_argument("--vol", action="append",
                    help="annual vol of log returns, e.g. BTC=0.6 (gbm; overrides the calibration)")
-    p.add_argument("--prices", action="append",
-                   help="price history CSV: bootstrapped (bootstrap) or recalibrates (student-t)")
     p.add_argument("--cascade", type=float, default=0.0, help="cascade strength (0 = off)")
     p.add_argument("--cascade-half-life", default="1",
                    help="days over which half of the cascade's price impact reverts (inf = permanent)")
@@ -567,16 +662,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "frequencies and depths, resources/pegs.json), off, or a rate in events per "
                         "pegged asset per year, e.g. 0.5")
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
-    p.add_argument("--json", action="store_true")
-    p = sub.add_parser("convert", help="import and combine files into one portfolio JSON")
-    p.add_argument("inputs", nargs="+", metavar="IN",
-                   help="portfolio files of any known kind (venue exports, CrashLab JSON/CSV)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.json")
-    return ap
 
 
 COMMANDS = {"scenarios": cmd_scenarios, "liquidation": cmd_liquidation, "stress": cmd_stress,
-            "reverse": cmd_reverse, "montecarlo": cmd_montecarlo, "convert": cmd_convert}
+            "reverse": cmd_reverse, "montecarlo": cmd_montecarlo, "convert": cmd_convert,
+            "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 ``python main.py`` opens the desktop app on the bundled demo portfolio, ``python main.py
 FILE`` on a file, and ``python main.py SUBCOMMAND ...`` runs the headless command line
-(scenarios, liquidation, stress, reverse, montecarlo, convert) on the same engine.
+(scenarios, liquidation, stress, reverse, montecarlo, convert, report) on the same engine.
 ``python main.py --selftest [--screenshot PNG]`` checks a build end to end and exits 0.
 """
 from __future__ import annotations

@@ -45,6 +45,25 @@ def wallet_losses(book: Book, liq_step: np.ndarray) -> np.ndarray:
     return np.asarray(book.account_wallet, float) * dead
 
 
+def wallet_rows(accounts: list[dict]) -> list[dict]:
+    """Each cross account's wallet as a row to list beside the positions.
+
+    ``accounts`` are report rows with ``id``, ``wallet_balance`` and ``liquidated``
+    (:func:`engine.stress.stress`, :func:`engine.stress.shock`). A wallet is worth its balance
+    before and, unless its account is liquidated, after; position values leave it out, so
+    the positions plus these rows add up to the portfolio's value and P&L (the same rule as
+    :func:`pnl_by_asset`: the id is :func:`wallet_key`).
+    """
+    rows = []
+    for a in accounts:
+        w = float(a["wallet_balance"])
+        lost = bool(a["liquidated"])
+        rows.append({"id": wallet_key(a["id"]), "asset": "USD", "kind": "wallet", "account": a["id"],
+                     "liquidated": lost, "value_before": w, "value_after": 0.0 if lost else w,
+                     "pnl": -w if lost else 0.0})
+    return rows
+
+
 def pnl_by_asset(book: Book, position_pnl, wallet_loss=None) -> dict[str, float]:
     """P&L per label asset, plus ``-wallet`` per liquidated account (``wallet_key``).
 

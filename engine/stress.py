@@ -275,7 +275,8 @@ def shock(book: Book, betas: dict[str, float], btc_move: float,
     moves = {a: float(paths.close[0, 1, j] / paths.close[0, 0, j] - 1.0)
              for j, a in enumerate(book.assets)}
     acc_liq = account_liquidation_step(book, out.liq_step)[0] >= 0
-    accounts = [{"id": aid, "value_before": float(out.account_value[0, 0, j]),
+    accounts = [{"id": aid, "wallet_balance": float(book.account_wallet[j]),
+                 "value_before": float(out.account_value[0, 0, j]),
                  "value_after": float(out.account_value[0, -1, j]), "liquidated": bool(acc_liq[j]),
                  "margin_ratio": float(out.account_margin_ratio[0, -1, j])}
                 for j, aid in enumerate(book.account_ids)]

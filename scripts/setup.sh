@@ -2,9 +2,12 @@
 # Set up everything CrashLab needs on a Debian/Ubuntu machine (idempotent, fast when done):
 #   - the system libraries Qt needs (offscreen and X11), Xvfb for screenshots, binutils for PyInstaller
 #   - a Python 3.11+ virtual environment in .venv with the pinned requirements
-# Usage: bash scripts/setup.sh        (called by scripts/run-app.sh and scripts/run-tests.sh)
+#   - with --packaging also the checkers of the Linux desktop files and the .deb (CI, build.sh)
+# Usage: bash scripts/setup.sh [--packaging]   (called by scripts/run-app.sh and scripts/run-tests.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PACKAGING=0
+[ "${1:-}" = "--packaging" ] && PACKAGING=1
 
 APT_PACKAGES=(
   # Qt offscreen platform (tests, --selftest): see PLATFORM.md §1
@@ -15,6 +18,13 @@ APT_PACKAGES=(
   # PyInstaller needs objdump
   binutils
 )
+if [ "$PACKAGING" = 1 ]; then
+  APT_PACKAGES+=(
+    # desktop-file-validate, appstreamcli validate, update-mime-database (tests of
+    # resources/linux/ and the .deb's files); dpkg-deb itself comes with dpkg
+    desktop-file-utils appstream shared-mime-info
+  )
+fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -39,19 +39,20 @@ def test_json_fan_keyed_like_var(demo):
 
 
 def test_fan_csv_columns_are_p1_to_p99(demo):
-    from ui.export import frames_to_csv, montecarlo_frames
+    from reporting import to_csv
+    from ui.export import montecarlo_tables
     from ui.jobs import MCUpdate
     book = compile_book(demo)
     last = None
     for last in simulate_chunks(book, MonteCarloRequest(n_paths=300, days=4, seed=2)):
         pass
-    frames = montecarlo_frames(MCUpdate(last, list(book.ids), list(book.labels), 1, 2))
-    fan = frames["fan"]
+    tables = {t.name: t.frame for t in montecarlo_tables(MCUpdate(last, list(book.ids), list(book.labels), 1, 2))}
+    fan = tables["fan"]
     assert list(fan.columns) == ["day", "p1", "p5", "p25", "p50", "p75", "p95", "p99"]
     assert fan["p50"].iloc[0] == pytest.approx(last.value_before)
     assert (fan["p1"] <= fan["p99"]).all()
-    text = frames_to_csv(frames)
-    block = text.split("# fan\n", 1)[1]
+    text = to_csv(montecarlo_tables(MCUpdate(last, list(book.ids), list(book.labels), 1, 2)))
+    block = text.split("# table: fan\n", 1)[1]
     assert pd.read_csv(io.StringIO(block)).columns.tolist() == list(fan.columns)
     assert "p100" not in text and "p9900" not in text
 

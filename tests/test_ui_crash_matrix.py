@@ -148,13 +148,14 @@ def test_matrix_sorts_with_the_portfolio_pinned_on_top(window, qtbot):
 
 
 def test_matrix_exports_through_the_export_path(window, qtbot, tmp_path):
-    from ui.export import current_view_frames, write_csv
+    from ui.export import current_view_tables, write_csv
     _open_matrix(window, qtbot)
-    frames, name = current_view_frames(window)
-    assert name == "crash-matrix" and set(frames) == {"portfolio", "cells"}
-    write_csv(str(tmp_path / "m.csv"), frames)
-    text = (tmp_path / "m.csv").read_text()
-    assert text.startswith("# portfolio\nscenario_id,scenario,source,")
+    tables, name = current_view_tables(window)
+    assert name == "crash-matrix" and [t.name for t in tables] == ["portfolio", "cells"]
+    frames = {t.name: t.frame for t in tables}
+    write_csv(str(tmp_path / "m.csv"), tables)
+    text = (tmp_path / "m.csv").read_text(encoding="utf-8-sig")
+    assert "scenario_id,scenario,source," in text
     cells = frames["cells"]
     p = load_portfolio(demo_path())
     assert len(cells) == len(library()) * (len(p.positions) + len(p.accounts))
@@ -162,8 +163,10 @@ def test_matrix_exports_through_the_export_path(window, qtbot, tmp_path):
     assert row.liquidated and row.liquidation_time == "2025-12-18T18:00:00Z" and row.pnl == pytest.approx(-685)
     summary = frames["portfolio"]
     assert list(summary.scenario_id) == [s["id"] for s in library()]
-    back = pd.read_csv(tmp_path / "m.csv", skiprows=1, nrows=len(summary))
-    assert back.pnl.tolist() == pytest.approx(summary.pnl.tolist())
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("scenario_id,"))
+    back = pd.read_csv(tmp_path / "m.csv", skiprows=first, nrows=len(summary), encoding="utf-8-sig")
+    assert back.pnl.tolist() == pytest.approx(summary.pnl.tolist(), abs=0.005)
 
 
 def test_matrix_cell_click_opens_that_replay_at_the_liquidation(window, qtbot):

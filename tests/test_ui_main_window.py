@@ -410,25 +410,28 @@ def test_reverse_stress_table(window, qtbot):
 
 
 def test_exports(window, qtbot, tmp_path):
-    from ui.export import current_view_frames, shock_frame, write_csv, write_html_report, write_png
+    from ui.export import (current_view_tables, csv_header, view_png, write_csv, write_html_report,
+                           write_png)
     window.shock_view.set_move(-0.3, emit=True)
     with qtbot.waitSignal(window.controller.replay_ready, timeout=WAIT):
         window.replay_view.request_run()
     # File > Export > Results as CSV takes the current view's tables
     window.tabs.setCurrentWidget(window.replay_view)
-    frames, name = current_view_frames(window)
-    assert name == "replay" and set(frames) == {"steps", "positions"}
+    tables, name = current_view_tables(window)
+    assert name == "replay" and [t.name for t in tables] == ["steps", "positions"]
     window.tabs.setCurrentWidget(window.portfolio_view)           # no table of its own: the shock
-    frames, name = current_view_frames(window)
-    assert name == "shock" and frames["id"].tolist() == window.controller.shock.ids
-    write_csv(str(tmp_path / "shock.csv"), shock_frame(window.controller.shock))
-    text = (tmp_path / "shock.csv").read_text()
-    assert text.startswith("id,asset,kind,asset_move") and "sol-10x" in text
-    write_png(str(tmp_path / "chart.png"), window.shock_view.sensitivity)
+    tables, name = current_view_tables(window)
+    ids = tables[0].frame["id"].tolist()
+    assert name == "shock" and ids[: len(window.controller.shock.ids)] == window.controller.shock.ids
+    write_csv(str(tmp_path / "shock.csv"), tables, csv_header(window, name))
+    text = (tmp_path / "shock.csv").read_text(encoding="utf-8-sig")
+    assert text.startswith("# Exported by,CrashLab") and "sol-10x" in text
+    window.tabs.setCurrentWidget(window.shock_view)
+    write_png(str(tmp_path / "chart.png"), view_png(window))
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    write_html_report(str(tmp_path / "report.html"), window)
+    assert write_html_report(str(tmp_path / "report.html"), window)
     html = (tmp_path / "report.html").read_text()
-    assert "data:image/png;base64," in html and "Holdings" in html and "Replay" in html
+    assert "<svg" in html and "Holdings" in html and "Replay" in html
     assert "http" not in html.split("<body>")[0]                # self-contained head
 
 

@@ -14,22 +14,71 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, QTimer  # PySide6 before pyqtgraph (binding choice)
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer  # PySide6 before pyqtgraph
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from appinfo import APP_NAME, APP_VERSION, ORG_DOMAIN, ORG_NAME
+from appinfo import APP_ID, APP_NAME, APP_VERSION, ORG_DOMAIN, ORG_NAME
 
 log = logging.getLogger("crashlab")
+
+
+class FileOpener(QObject):
+    """Opens the files the system hands over as ``QFileOpenEvent`` (macOS: a portfolio
+    double-clicked in Finder, dropped on the Dock icon, or "Open With"). The window asks to
+    save unsaved changes first. Files that arrive before the window exists (macOS sends the
+    event while the app starts) are opened once :meth:`attach` gives the window."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.window = None
+        self.pending: list[str] = []
+
+    def attach(self, window) -> None:
+        self.window = window
+        pending, self.pending = self.pending, []
+        for path in pending:
+            self.open(path)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.FileOpen:
+            path = event.file() or event.url().toLocalFile()
+            if path:
+                self.open(path)
+            return True
+        return super().event(event)
+
+    def open(self, path: str) -> bool:
+        w = self.window
+        if w is None:
+            self.pending.append(path)
+            return False
+        w.raise_()
+        w.activateWindow()
+        return bool(w.files.maybe_save() and w.files.open_path(path))
+
+
+class CrashLabApplication(QApplication):
+    """The application: forwards file-open events to its :class:`FileOpener`."""
+
+    def __init__(self, argv: list[str]):
+        super().__init__(argv)
+        self.file_opener = FileOpener(self)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.FileOpen:
+            return self.file_opener.event(event)
+        return super().event(event)
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
-        app = QApplication([sys.argv[0] if sys.argv else APP_NAME] + list(argv or []))
+        app = CrashLabApplication([sys.argv[0] if sys.argv else APP_NAME] + list(argv or []))
     app.setOrganizationName(ORG_NAME)
     app.setOrganizationDomain(ORG_DOMAIN)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(APP_VERSION)
+    app.setDesktopFileName(APP_ID)       # ties windows to org.crashlab.CrashLab.desktop (icon, name)
     app.setStyle("Fusion")
     from engine.resources import resource_path
     icon = resource_path("icons", "app.png")
@@ -117,6 +166,8 @@ def run_gui(argv: list[str]) -> int:
         return 2
     window = MainWindow(path=path, theme=args.theme)
     window.show()
+    if isinstance(app, CrashLabApplication):
+        app.file_opener.attach(window)
     QTimer.singleShot(0, window.files.offer_recovery)
     log.info("CrashLab %s started", APP_VERSION)
     return app.exec()

@@ -57,7 +57,7 @@ class Controller(QObject):
         self.runners["replay"].finished.connect(self._on_replay)
         self.runners["montecarlo"].partial_result.connect(self.mc_partial)
         self.runners["montecarlo"].finished.connect(self._on_mc)
-        self.runners["reverse"].finished.connect(self.reverse_ready)
+        self.runners["reverse"].finished.connect(self._on_reverse)
         self.runners["matrix"].finished.connect(self._on_matrix)
         self.debounce = Debouncer(DEBOUNCE_MS, self.recompute, self)
         self.mc_debounce = Debouncer(MC_DEBOUNCE_MS, self._restart_montecarlo, self)
@@ -74,6 +74,9 @@ class Controller(QObject):
         self.matrix_wanted = False          # the crash matrix has been asked for: keep it current
         self.last_shock_ms = 0.0
         self.last_error: dict[str, str] = {}
+        # channels whose latest run the user cancelled: the result shown is an older one
+        # (or, for the Monte Carlo, a partial one); cleared when a run of it finishes
+        self.cancelled: set[str] = set()
 
     # ---- scheduling
     def schedule(self) -> None:
@@ -214,7 +217,9 @@ class Controller(QObject):
         names = [channel] if channel else list(self.CHANNELS)
         any_ = False
         for n in names:
-            any_ = self.runners[n].cancel() or any_
+            if self.runners[n].cancel():
+                self.cancelled.add(n)
+                any_ = True
         return any_
 
     def cancel_all(self) -> bool:
@@ -241,11 +246,13 @@ class Controller(QObject):
     # ---- results
     def _on_analysis(self, analysis: Analysis) -> None:
         self.analysis = analysis
+        self.cancelled.discard("analysis")
         self.last_error.pop("analysis", None)
         self.analysis_ready.emit(analysis)
         self.set_shock(self.shock_move)
 
     def _on_replay(self, result) -> None:
+        self.cancelled.discard("replay")
         self.last_error.pop("replay", None)
         self.replay_ready.emit(result)
 
@@ -254,8 +261,13 @@ class Controller(QObject):
         self.matrix_ready.emit(result)
 
     def _on_mc(self, chunk) -> None:
+        self.cancelled.discard("montecarlo")
         self.last_error.pop("montecarlo", None)
         self.mc_ready.emit(chunk)
+
+    def _on_reverse(self, report) -> None:
+        self.cancelled.discard("reverse")
+        self.reverse_ready.emit(report)
 
     def _on_progress(self, name, done, total, text) -> None:
         self.progress.emit(name, done, total, text)

@@ -1,36 +1,73 @@
-"""Exports: results as CSV, charts as PNG, and a self-contained HTML report (charts
-embedded as base64 PNG). Every file is written atomically through the engine's helpers."""
+"""Exports from the window: the current view's results as CSV, its charts as one PNG, the
+HTML report. Files are written atomically; dialogs start in the portfolio's folder with
+names that follow the portfolio's file name.
+
+The CSV text and the HTML report come from :mod:`reporting` (no Qt), the same code the
+command line uses (``main.py report``); this module only gathers what the window shows
+into that shape (:func:`report_data`, the ``*_tables`` functions) and renders the charts
+of a view for the PNG.
+"""
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import html
-import io
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtWidgets import QFileDialog, QWidget
 
+from appinfo import APP_NAME, APP_VERSION
 from engine.atomic import write_bytes_atomic, write_text_atomic
-from engine.scenarios import utc_text
+from engine.stress import Sensitivity
+from reporting import MonteCarloRun, ReportData, ScenarioRun, Table, build_report, to_csv, words
+from reporting.results import (montecarlo_notes, scenario_rows, scenario_settings, scenario_title,
+                               shock_report)
 
-from .document import COLUMNS, fmt_money, fmt_pct, format_legs, fmt_display
+from .files import file_stem
 
-
-# --------------------------------------------------------------------------- frames
-def shock_frame(result) -> pd.DataFrame:
-    return pd.DataFrame({
-        "id": result.ids, "asset": result.assets, "kind": result.kinds,
-        "asset_move": [result.moves.get(a) for a in result.assets],
-        "value_before": result.value_before, "value_after": result.value_after,
-        "pnl": result.pnl, "liquidated": result.liquidated.astype(bool),
-    })
+MONEY = ("value_before", "value_after", "pnl")
+CHANNEL_NAMES = {"analysis": "holdings analysis", "replay": "replay", "montecarlo": "Monte Carlo",
+                 "reverse": "reverse stress"}
 
 
-def replay_frames(result) -> dict[str, pd.DataFrame]:
+# --------------------------------------------------------------------------- tables
+def _rows_frame(report: dict) -> pd.DataFrame:
+    """Positions and cross-account wallets of a stress-shaped report (they add up to the total)."""
+    rows = scenario_rows(report)
+    moves = report.get("moves", {})
+    cols = ["id", "asset", "kind", "account", "asset_move", "liquidation_price", "liquidated",
+            "liquidation_step", "liquidation_time", "liquidation_label", "value_before",
+            "value_after", "pnl"]
+    return pd.DataFrame([{**{c: r.get(c) for c in cols},
+                          "asset_move": moves.get(r["asset"]) if r["kind"] != "wallet" else None}
+                         for r in rows], columns=cols)
+
+
+def _totals(report: dict) -> dict:
+    pf = report["portfolio"]
+    return {"value_before": pf["value_before"], "value_after": pf["value_after"], "pnl": pf["pnl"]}
+
+
+def _total_note(report: dict) -> str:
+    pf = report["portfolio"]
+    return (f"rows (positions and cross-account wallets) add up to the portfolio: value before "
+            f"{pf['value_before']:.2f}, after {pf['value_after']:.2f}, P&L {pf['pnl']:.2f} USD")
+
+
+def shock_tables(result, liquidation: dict | None = None) -> list[Table]:
+    """An instant shock: one row per position plus one per cross-account wallet."""
+    rep = shock_report(result, liquidation or {})
+    df = _rows_frame(rep).drop(columns=["liquidation_step", "liquidation_time", "liquidation_label"])
+    return [Table("shock", df, MONEY, _total_note(rep), _totals(rep))]
+
+
+def replay_tables(result) -> list[Table]:
+    """A replay: the portfolio (and each position, health factor, margin ratio) per step, and
+    the outcome per position plus wallets."""
     steps = pd.DataFrame({"step": np.arange(len(result.value)), "label": result.labels,
-                          "time": result.times or [None] * len(result.value),
                           "portfolio_value": result.value})
     for pid, v in result.position_values.items():
         steps[f"value:{pid}"] = v
@@ -38,14 +75,13 @@ def replay_frames(result) -> dict[str, pd.DataFrame]:
         steps[f"health_factor:{lid}"] = v
     for aid, v in result.margin_ratio.items():
         steps[f"margin_ratio:{aid}"] = v
-    pos = pd.DataFrame([{k: p.get(k) for k in ("id", "asset", "kind", "liquidation_price", "liquidated",
-                                                 "liquidation_step", "liquidation_time",
-                                                 "liquidation_label", "value_before",
-                                                 "value_after", "pnl")} for p in result.report["positions"]])
-    return {"steps": steps, "positions": pos}
+    return [Table("steps", steps, ("portfolio_value", "value:*")),
+            Table("positions", _rows_frame(result.report), MONEY, _total_note(result.report),
+                  _totals(result.report))]
 
 
-def montecarlo_frames(update) -> dict[str, pd.DataFrame]:
+def montecarlo_tables(update) -> list[Table]:
+    """A Monte Carlo: summary (paths, seed, VaR/CVaR), per position, the fan by day."""
     c = update.chunk
     probs = np.asarray(c.liquidation_probability, float)
     pos = pd.DataFrame({"id": update.ids[: len(probs)], "asset": update.assets[: len(probs)],
@@ -55,20 +91,26 @@ def montecarlo_frames(update) -> dict[str, pd.DataFrame]:
     fan_df = pd.DataFrame({"day": days})
     for lvl, row in zip(c.fan_levels, fan):
         fan_df[f"p{float(lvl) * 100:g}"] = row
-    summary = pd.DataFrame([{"paths": int(c.paths_done), "seed": update.seed,
-                             "value_before": float(c.value_before),
+    summary = pd.DataFrame([{"paths": int(c.paths_done), "paths_requested": int(c.paths_total),
+                             "complete": bool(c.final and c.paths_done >= c.paths_total),
+                             "seed": update.seed, "value_before": float(c.value_before),
                              **{f"var_{k}": float(v) for k, v in (c.var or {}).items()},
                              **{f"cvar_{k}": float(v) for k, v in (c.cvar or {}).items()}}])
-    return {"summary": summary, "positions": pos, "fan": fan_df}
+    return [Table("summary", summary, ("value_before", "var_*", "cvar_*")),
+            Table("positions", pos),
+            Table("fan", fan_df, tuple(c for c in fan_df.columns if c != "day"))]
 
 
-def reverse_frame(rep: dict) -> pd.DataFrame:
-    return pd.DataFrame(rep["positions"])
+def reverse_tables(rep: dict) -> list[Table]:
+    loss = pd.DataFrame([{"portfolio_loss": float(k), "btc_move": m}
+                         for k, m in rep["portfolio"]["btc_move_for_loss"].items()])
+    return [Table("positions", pd.DataFrame(rep["positions"])), Table("portfolio_loss", loss)]
 
 
-def matrix_frames(result) -> dict[str, pd.DataFrame]:
-    """The crash matrix (:func:`engine.stress.stress_all`): one row per (position or account,
-    scenario) with its P&L and liquidation time, and one row per scenario for the portfolio."""
+def matrix_tables(result) -> list[Table]:
+    """The crash matrix (:func:`engine.stress.stress_all`): one row per scenario for the
+    portfolio, and one row per (position or account, scenario) with its P&L and liquidation
+    time."""
     cells, summary = [], []
     for s in result.report["scenarios"]:
         head = {"scenario_id": s["id"], "scenario": s["name"], "source": s.get("source")}
@@ -85,219 +127,276 @@ def matrix_frames(result) -> dict[str, pd.DataFrame]:
                         "steps": s["steps"], **{k: pf[k] for k in (
                             "value_before", "value_after", "pnl", "pnl_fraction", "max_drawdown",
                             "min_value_time", "liquidated_positions")}})
-    return {"portfolio": pd.DataFrame(summary), "cells": pd.DataFrame(cells)}
+    return [Table("portfolio", pd.DataFrame(summary), MONEY),
+            Table("cells", pd.DataFrame(cells), MONEY)]
 
 
-def current_view_frames(window) -> tuple[dict[str, pd.DataFrame] | pd.DataFrame | None, str]:
-    """The results of the window's current view as CSV tables, and a file name stem; the
+def current_view_tables(window) -> tuple[list[Table] | None, str]:
+    """The results of the window's current view as CSV tables and a name for the file; the
     shock results when the view has none (``None`` when nothing has been computed)."""
     w = window.tabs.currentWidget()
     if w is window.replay_view and window.replay_view.result is not None:
-        return replay_frames(window.replay_view.result), "replay"
+        return replay_tables(window.replay_view.result), "replay"
     if w is window.montecarlo_view and window.montecarlo_view.last_chunk is not None:
-        return montecarlo_frames(window.montecarlo_view.last_chunk), "montecarlo"
+        return montecarlo_tables(window.montecarlo_view.last_chunk), "montecarlo"
     if w is window.reverse_view and window.reverse_view.report is not None:
-        return reverse_frame(window.reverse_view.report), "reverse-stress"
+        return reverse_tables(window.reverse_view.report), "reverse-stress"
     if w is window.matrix_view and window.matrix_view.result is not None:
-        return matrix_frames(window.matrix_view.result), "crash-matrix"
-    if window.controller.shock is not None:
-        return shock_frame(window.controller.shock), "shock"
+        return matrix_tables(window.matrix_view.result), "crash-matrix"
+    ctrl = window.controller
+    if ctrl.shock is not None and ctrl.analysis is not None:     # no analysis: the shock is stale
+        return shock_tables(ctrl.shock, ctrl.analysis.liquidation), "shock"
     return None, "results"
 
 
-def frames_to_csv(frames: dict[str, pd.DataFrame] | pd.DataFrame) -> str:
-    """One CSV; several tables are written one after the other, each under a '# name' line."""
-    if isinstance(frames, pd.DataFrame):
-        return frames.to_csv(index=False)
-    out = io.StringIO()
-    for i, (name, df) in enumerate(frames.items()):
-        if i:
-            out.write("\n")
-        out.write(f"# {name}\n")
-        df.to_csv(out, index=False)
-    return out.getvalue()
+def csv_header(window, kind: str) -> list[tuple[str, object]]:
+    """The header block of an export: what was run, with which settings, when, by what."""
+    ctrl = window.controller
+    doc = window.document
+    head: list[tuple[str, object]] = [
+        ("Exported by", f"{APP_NAME} {APP_VERSION}"),
+        ("Date", _dt.datetime.now().astimezone().isoformat(timespec="seconds")),
+        ("Portfolio", doc.doc.name), ("File", doc.path or "not saved")]
+    overrides = dict(ctrl.beta_overrides)
+    if kind == "shock" and ctrl.shock is not None:
+        head += [("Scenario", words.describe_shock(ctrl.shock.btc_move))]
+    elif kind == "replay" and window.replay_view.result is not None:
+        rep = window.replay_view.result.report
+        spec = ctrl.replay_spec
+        head += scenario_settings(rep, overrides, spec.proxy if spec else None)
+        head += [("Note", n) for n in words.proxy_notes(rep.get("method", {}))]
+    elif kind == "montecarlo" and window.montecarlo_view.last_chunk is not None:
+        head += _mc_settings(window)
+        head += [("Note", n) for n in montecarlo_notes(window.montecarlo_view.last_chunk.chunk)]
+    elif kind == "reverse-stress":
+        head += [("Scenario", "Reverse stress: the instant BTC move (other assets through their beta) "
+                              "that liquidates each position or costs the portfolio a share of its value")]
+    if ctrl.analysis is not None:
+        head.append(("Betas to BTC", words.describe_betas(ctrl.analysis.betas, ctrl.analysis.beta_sources)))
+    if kind != "replay":
+        head.append(("Beta overrides", words.describe_overrides(overrides)))
+    if kind != "montecarlo":
+        head.append(("Random seed", "none: this scenario is deterministic"))
+    head += [("Note", n) for n in _run_notes(window, kind)]
+    if window.document.validation.excluded:
+        head.append(("Left out (invalid input)", ", ".join(window.document.validation.excluded)))
+    return head
 
 
-def write_csv(path: str, frames) -> None:
-    write_text_atomic(path, frames_to_csv(frames))
+def write_csv(path: str, tables: list[Table], header: list[tuple[str, object]] | None = None) -> None:
+    write_text_atomic(path, to_csv(tables, header))
 
 
 # --------------------------------------------------------------------------- images
-def widget_png(widget: QWidget) -> bytes:
-    pix = widget.grab()
+def _png_bytes(image) -> bytes:
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    pix.save(buf, "PNG")
+    image.save(buf, "PNG")
     buf.close()
     return bytes(data.data())
 
 
-def write_png(path: str, widget: QWidget) -> None:
-    write_bytes_atomic(path, widget_png(widget))
+def view_charts(view: QWidget) -> list[QWidget]:
+    """The charts of a view that are shown, top to bottom then left to right."""
+    from .charts.base import Chart
+    charts = [c for c in view.findChildren(Chart) if c.isVisibleTo(view) and c.width() > 10 and c.height() > 10]
+    return sorted(charts, key=lambda c: (c.mapTo(view, QPoint(0, 0)).y(), c.mapTo(view, QPoint(0, 0)).x()))
 
 
-# --------------------------------------------------------------------------- HTML
-_CSS = """
-body { font-family: -apple-system, Segoe UI, DejaVu Sans, sans-serif; margin: 24px auto; max-width: 1180px;
-       color: #1f2328; }
-h1 { margin-bottom: 0 } h2 { border-bottom: 1px solid #d7dbe0; padding-bottom: 4px; margin-top: 32px }
-.meta { color: #6b7280 } table { border-collapse: collapse; margin: 8px 0; font-size: 13px }
-th, td { border: 1px solid #d7dbe0; padding: 3px 8px; text-align: left }
-td.n { text-align: right; font-variant-numeric: tabular-nums } th { background: #f3f4f6 }
-tr.liq td { background: #fbd5d0 } .err { background: #fde2e1 }
-img { max-width: 100%; border: 1px solid #d7dbe0; margin: 6px 0 }
-.cards { display: flex; gap: 12px; flex-wrap: wrap } .card { border: 1px solid #d7dbe0; border-radius: 6px;
-       padding: 6px 12px } .card b { display: block; font-size: 18px }
-"""
+def charts_image(widgets: list[QWidget], title: str, subtitle: str, relative_to: QWidget | None = None,
+                 theme=None) -> QImage:
+    """The charts as one image, laid out as on screen (each chart rendered by itself: no
+    scroll bars, tables or controls), under a header with a title and the date."""
+    from .theme import LIGHT
+    theme = theme or LIGHT
+    ref = relative_to or widgets[0]
+    rects = [QRect(w.mapTo(ref, QPoint(0, 0)) if relative_to else QPoint(0, 0), w.size()) for w in widgets]
+    box = rects[0]
+    for r in rects[1:]:
+        box = box.united(r)
+    header = 58
+    pad = 10
+    dpr = max(w.devicePixelRatioF() for w in widgets)
+    img = QImage(int((box.width() + 2 * pad) * dpr), int((box.height() + header + pad) * dpr),
+                 QImage.Format.Format_ARGB32)
+    img.setDevicePixelRatio(dpr)
+    img.fill(QColor(theme.window))
+    p = QPainter(img)
+    f = QFont(widgets[0].font())
+    f.setPointSizeF(max(f.pointSizeF(), 9.0) * 1.35)
+    f.setBold(True)
+    p.setFont(f)
+    p.setPen(QColor(theme.text))
+    p.drawText(QRect(pad, 6, box.width(), 28), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title)
+    f.setBold(False)
+    f.setPointSizeF(f.pointSizeF() / 1.35)
+    p.setFont(f)
+    p.setPen(QColor(theme.muted))
+    p.drawText(QRect(pad, 32, box.width(), 20), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, subtitle)
+    for w, r in zip(widgets, rects):
+        p.drawPixmap(QPoint(r.x() - box.x() + pad, r.y() - box.y() + header), w.grab())
+    p.end()
+    return img
 
 
-def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset(),
-           row_class: list[str] | None = None) -> str:
-    out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
-    for i, r in enumerate(rows):
-        cls = f" class='{row_class[i]}'" if row_class and row_class[i] else ""
-        out.append(f"<tr{cls}>" + "".join(
-            f"<td class='n'>{html.escape(str(v))}</td>" if j in numeric else f"<td>{html.escape(str(v))}</td>"
-            for j, v in enumerate(r)) + "</tr>")
-    out.append("</table>")
-    return "".join(out)
+def _stamp() -> str:
+    return _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
-def _img(widget: QWidget, alt: str) -> str:
-    b64 = base64.b64encode(widget_png(widget)).decode("ascii")
-    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{b64}'>"
+def view_png(window) -> bytes | None:
+    """The current view's charts as one PNG with a title and the date (``None``: no chart)."""
+    view = window.tabs.currentWidget()
+    charts = view_charts(view)
+    if not charts:
+        return None
+    tab = window.tabs.tabText(window.tabs.currentIndex()).replace("&", "")
+    subtitle = f"{_stamp()} · {APP_NAME} {APP_VERSION} · {window.document.path or 'portfolio not saved'}"
+    what = _view_subject(window, view)
+    title = f"{window.document.doc.name} — {tab}" + (f": {what}" if what else "")
+    return _png_bytes(charts_image(charts, title, subtitle, view, window.theme))
 
 
-def _cards(items: list[tuple[str, str]]) -> str:
-    return "<div class='cards'>" + "".join(
-        f"<div class='card'>{html.escape(k)}<b>{html.escape(v)}</b></div>" for k, v in items) + "</div>"
+def chart_png(window, chart: QWidget) -> bytes:
+    """One chart as a PNG under a title and the date."""
+    subtitle = f"{_stamp()} · {APP_NAME} {APP_VERSION} · {window.document.doc.name}"
+    return _png_bytes(charts_image([chart], getattr(chart, "_title", "") or "Chart", subtitle, None,
+                                   window.theme))
 
 
-def html_report(window) -> str:
-    """A self-contained report of the current portfolio and every result shown."""
-    doc = window.document.doc
-    v = window.document.validation
+def _view_subject(window, view) -> str:
     ctrl = window.controller
-    now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>CrashLab report — "
-             f"{html.escape(doc.name)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>CrashLab report: {html.escape(doc.name)}</h1>",
-             f"<p class='meta'>Generated {now}. File: {html.escape(window.document.path or 'not saved')}. "
-             "All values in USD at the prices below.</p>"]
-    # holdings
-    keys = [c for c in COLUMNS if c.editor != "computed"]
-    used = [c for c in keys if any(r.raw.get(c.key) not in (None, "") for r in doc.rows)]
-    rows = []
-    liq = window.document.holdings.analysis
-    for r in doc.rows:
-        cells = [format_legs(r.raw.get(c.key)) if c.editor == "legs" else fmt_display(r.raw.get(c.key))
-                 for c in used]
-        a = liq.get(str(r.raw.get("id")), {})
-        cells += [fmt_money(window.document.holdings.values.get(str(r.raw.get("id")))),
-                  f"{a['liquidation_price']:,.6g}" if a.get("liquidation_price") else "—",
-                  fmt_pct(a.get("distance"))]
-        rows.append(cells)
-    parts.append("<h2>Holdings</h2>")
-    parts.append(_table([c.title for c in used] + ["Value now", "Liq. price", "Distance"], rows))
-    if v.excluded:
-        parts.append(f"<p class='err'>Left out (invalid input): {html.escape(', '.join(v.excluded))}</p>")
-    parts.append("<h3>Prices today</h3>")
-    parts.append(_table(["Asset", "Price (USD)"], [[a, fmt_display(p)] for a, p in doc.prices], {1}))
-    if doc.accounts:
-        parts.append("<h3>Cross accounts</h3>")
-        parts.append(_table(["Account", "Wallet balance", "Venue"],
-                            [[a.get("id"), fmt_display(a.get("wallet_balance")), a.get("venue") or ""]
-                             for a in doc.accounts], {1}))
-    # shock
+    if view is window.shock_view and ctrl.shock is not None:
+        return f"BTC {words.pct(ctrl.shock.btc_move)}"
+    if view is window.replay_view and window.replay_view.result is not None:
+        return str(window.replay_view.result.report["scenario"]["name"])
+    if view is window.montecarlo_view and window.montecarlo_view.last_chunk is not None:
+        c = window.montecarlo_view.last_chunk
+        return f"{int(c.chunk.paths_done):,} paths, seed {c.seed}"
+    return ""
+
+
+def write_png(path: str, image_bytes: bytes | QWidget) -> None:
+    """Write PNG bytes (or a widget's grab) atomically."""
+    if isinstance(image_bytes, QWidget):
+        image_bytes = _png_bytes(image_bytes.grab())
+    write_bytes_atomic(path, image_bytes)
+
+
+# --------------------------------------------------------------------------- HTML report
+def _mc_settings(window) -> list[tuple[str, str]]:
+    upd = window.montecarlo_view.last_chunk
+    s = window.controller.mc_settings
+    if s is None:
+        return [("Random seed", str(upd.seed))]
+    return words.describe_montecarlo(s.model, int(upd.chunk.paths_total), s.days, upd.steps_per_day, upd.seed,
+                                     s.cascade, s.cascade_half_life,
+                                     s.history_files if s.model == "bootstrap" else [])
+
+
+def _run_notes(window, kind: str | None = None) -> list[str]:
+    """Runs cancelled by the user or still running when the export was made."""
+    ctrl = window.controller
+    channels = {None: ctrl.CHANNELS, "shock": ("analysis",), "replay": ("replay",),
+                "montecarlo": ("montecarlo",), "reverse-stress": ("reverse",)}[kind]
+    notes = []
+    for ch in channels:
+        name = CHANNEL_NAMES[ch]
+        if ch in ctrl.cancelled and ch != "montecarlo":
+            notes.append(f"The latest {name} run was cancelled: the {name} results shown are from the "
+                         "run before it, which may predate your latest changes.")
+        elif ch == "montecarlo" and ch in ctrl.cancelled and window.montecarlo_view.last_chunk is None:
+            notes.append("A Monte Carlo run was cancelled before its first results: no Monte Carlo "
+                         "figures are included.")
+        elif ctrl.is_running(ch):
+            notes.append(f"A {name} run was still in progress: the {name} results shown are the last "
+                         "finished ones.")
+    return notes
+
+
+def report_data(window) -> ReportData | None:
+    """What the window shows, gathered for :func:`reporting.build_report` (``None`` when
+    there is no analysed position yet)."""
+    ctrl = window.controller
+    a = ctrl.analysis
+    if a is None:
+        return None
+    overrides = dict(ctrl.beta_overrides)
+    runs = []
     if ctrl.shock is not None:
-        s = ctrl.shock
-        parts.append(f"<h2>Shock: BTC {fmt_pct(s.btc_move)}</h2>")
-        betas = ctrl.analysis.betas if ctrl.analysis else {}
-        parts.append("<p>Other assets move by (1 + BTC move)<sup>beta</sup> − 1. Betas: "
-                     + html.escape(", ".join(f"{a} {b:g}" for a, b in betas.items()))
-                     + (f"; overrides: {html.escape(str(ctrl.beta_overrides))}" if ctrl.beta_overrides else "")
-                     + "</p>")
-        parts.append(_cards([("Value today", fmt_money(s.portfolio_before)),
-                             ("Value after", fmt_money(s.portfolio_after)),
-                             ("P&L", fmt_money(s.portfolio_pnl, signed=True)),
-                             ("Liquidated", f"{int(s.liquidated.sum())} of {len(s.ids)}")]))
-        parts.append(_table(["Position", "Asset", "Kind", "Asset move", "Value today", "Value after", "P&L", "Status"],
-                            [[s.ids[i], s.assets[i], s.kinds[i], fmt_pct(s.moves.get(s.assets[i])),
-                              fmt_money(s.value_before[i]), fmt_money(s.value_after[i]),
-                              fmt_money(s.pnl[i], signed=True), "LIQUIDATED" if s.liquidated[i] else "ok"]
-                             for i in range(len(s.ids))], {3, 4, 5, 6},
-                            ["liq" if l else "" for l in s.liquidated]))
-        sv = window.shock_view
-        parts.append(_img(sv.sensitivity, "sensitivity"))
-        parts.append(_img(sv.ladder, "liquidation ladder"))
-        parts.append(_img(sv.by_asset, "loss per asset"))
-    # replay
+        rep = shock_report(ctrl.shock, a.liquidation)
+        runs.append(ScenarioRun(scenario_title(rep), rep, scenario_settings(rep, overrides)))
     rv = window.replay_view
     if rv.result is not None:
         rep = rv.result.report
-        pf = rep["portfolio"]
-        parts.append(f"<h2>Replay: {html.escape(rep['scenario']['name'])}</h2>")
-        desc = rep["scenario"].get("description")
-        if desc:
-            parts.append(f"<p>{html.escape(desc)}</p>")
-        srcs = rep["scenario"].get("sources") or []
-        if srcs and isinstance(srcs[0], dict):
-            parts.append("<ul>" + "".join(f"<li><a href='{html.escape(s.get('url', ''))}'>"
-                                          f"{html.escape(s.get('title', ''))}</a></li>" for s in srcs) + "</ul>")
-        parts.append(_cards([("Value today", fmt_money(pf["value_before"])),
-                             ("Value at the end", fmt_money(pf["value_after"])),
-                             ("P&L", fmt_money(pf["pnl"], signed=True)),
-                             ("Max drawdown", fmt_pct(-pf["max_drawdown"])),
-                             ("Liquidated", str(pf["liquidated_positions"]))]))
-        parts.append(_table(["Position", "Asset", "Kind", "Liquidated at", "Value today", "Value at the end", "P&L"],
-                            [[p["id"], p["asset"], p["kind"],
-                              (utc_text(p.get("liquidation_time"), f"step {p['liquidation_step']} "
-                                        f"({p.get('liquidation_label') or ''})")
-                               if p["liquidated"] else "—"),
-                              fmt_money(p["value_before"]), fmt_money(p["value_after"]),
-                              fmt_money(p["pnl"], signed=True)] for p in rep["positions"]], {4, 5, 6},
-                            ["liq" if p["liquidated"] else "" for p in rep["positions"]]))
-        parts.append(_img(rv.value_chart, "portfolio value through the replay"))
-        if rv.result.health:
-            parts.append(_img(rv.health_chart, "health factor"))
-        if rv.result.margin_ratio:
-            parts.append(_img(rv.margin_chart, "margin ratio"))
-    # Monte Carlo
-    mv = window.montecarlo_view
-    if mv.last_chunk is not None:
-        c = mv.last_chunk.chunk
-        s = ctrl.mc_settings
-        parts.append("<h2>Monte Carlo</h2>")
-        if s is not None:
-            parts.append(f"<p>{int(c.paths_done):,} paths, {s.days} days, {s.steps_per_day} step(s) per day, "
-                         f"model {html.escape(s.model)}, seed {s.seed}, cascade strength {s.cascade:g}.</p>")
-        var = c.var or {}
-        cvar = c.cvar or {}
-        parts.append(_cards([(f"VaR {float(k):.0%}", fmt_money(abs(float(x)))) for k, x in var.items()]
-                            + [(f"CVaR {float(k):.0%}", fmt_money(abs(float(x)))) for k, x in cvar.items()]))
-        probs = np.asarray(c.liquidation_probability, float)
-        parts.append(_table(["Position", "Asset", "P(liquidation)"],
-                            [[mv.ids[i] if i < len(mv.ids) else i, mv.assets[i] if i < len(mv.assets) else "",
-                              fmt_pct(float(p), 2, signed=False)] for i, p in enumerate(probs)], {2}))
-        parts.append(_img(mv.fan, "fan chart"))
-        parts.append(_img(mv.hist, "loss histogram"))
-    # reverse
-    rep = window.reverse_view.report
-    if rep is not None:
-        parts.append("<h2>Reverse stress</h2>")
-        parts.append(_table(["Position", "Asset", "Kind", "BTC move to liquidation", "BTC price then"],
-                            [[r["id"], r["asset"], r["kind"],
-                              fmt_pct(r["btc_move_to_liquidation"]) if r["btc_move_to_liquidation"] is not None else "none",
-                              f"{r['btc_price_at_liquidation']:,.0f}" if r.get("btc_price_at_liquidation") else "—"]
-                             for r in rep["positions"]], {3, 4}))
-        parts.append(_table(["Portfolio loss", "BTC move"],
-                            [[f"{float(k):.0%}", fmt_pct(m) if m is not None else "not reached"]
-                             for k, m in rep["portfolio"]["btc_move_for_loss"].items()], {1}))
-    parts.append("<p class='meta'>CrashLab computes offline from the bundled data and your inputs; "
-                 "it is a stress-testing aid, not financial advice.</p></body></html>")
-    return "".join(parts)
+        spec = ctrl.replay_spec
+        runs.append(ScenarioRun(scenario_title(rep), rep,
+                                scenario_settings(rep, overrides, spec.proxy if spec else None),
+                                words.proxy_notes(rep.get("method", {})) + _run_notes(window, "replay")))
+    mc = None
+    upd = window.montecarlo_view.last_chunk
+    if upd is not None:
+        mc = MonteCarloRun(upd.chunk, list(upd.ids), list(upd.assets), int(upd.steps_per_day),
+                           _mc_settings(window), montecarlo_notes(upd.chunk) + _run_notes(window, "montecarlo"))
+    notes = _run_notes(window, "shock") + (_run_notes(window, "reverse-stress")
+                                          if window.reverse_view.report is not None else [])
+    if upd is None:
+        notes += _run_notes(window, "montecarlo")
+    return ReportData(
+        a.portfolio, window.document.path, list(a.liquidation.values()),
+        {pid: float(v) for pid, v in zip(a.today.ids, a.today.value_before)}, float(a.value_today),
+        dict(a.betas), dict(a.beta_sources), overrides, accounts_today=list(a.today.accounts),
+        sensitivity=Sensitivity(a.grid, a.grid_value, float(a.value_today), list(a.grid_liq)),
+        shock_move=ctrl.shock.btc_move if ctrl.shock is not None else None, scenarios=runs,
+        montecarlo=mc, reverse=window.reverse_view.report,
+        excluded=list(dict.fromkeys(window.document.validation.excluded)), notes=notes,
+        warnings=[str(w) for w in a.book.warnings])
 
 
-def write_html_report(path: str, window) -> None:
-    write_text_atomic(path, html_report(window))
+def write_html_report(path: str, window) -> bool:
+    """Write the report of what the window shows; False when there is nothing to report."""
+    data = report_data(window)
+    if data is None:
+        return False
+    write_text_atomic(path, build_report(data))
+    return True
+
+
+# --------------------------------------------------------------------------- dialogs
+def export_folder(window) -> str:
+    """Where export dialogs start: the portfolio's folder, else the last folder used."""
+    if window.document.path:
+        return str(Path(window.document.path).resolve().parent)
+    return str(window.settings.value("files/last_dir", str(Path.home())))
+
+
+def export_stem(window) -> str:
+    """Export file names follow the portfolio's file name (its name when not saved)."""
+    if window.document.path:
+        return Path(window.document.path).stem
+    return file_stem(window.document.doc.name)
+
+
+def ask_export_path(window, caption: str, suffix: str, ext: str, filter_: str) -> str | None:
+    """A save dialog in the portfolio's folder proposing ``<portfolio>-<suffix>.<ext>``."""
+    start = str(Path(export_folder(window)) / f"{export_stem(window)}-{suffix}.{ext}")
+    path, _ = QFileDialog.getSaveFileName(window, caption, start, filter_)
+    if not path:
+        return None
+    if not path.lower().endswith(f".{ext}"):
+        path += f".{ext}"
+    return path
+
+
+def save_chart_png_dialog(chart: QWidget) -> None:
+    """A chart's "Save chart as PNG…": the chart under its title and the date."""
+    window = chart.window()
+    if not hasattr(window, "document"):
+        return
+    name = re.sub(r"[^\w]+", "-", getattr(chart, "_title", "").split(":")[0].strip().lower()).strip("-") or "chart"
+    path = ask_export_path(window, "Save chart as PNG", name, "png", "PNG image (*.png)")
+    if path:
+        try:
+            write_png(path, chart_png(window, chart))
+        except OSError as exc:
+            window.show_error("Cannot write the file", f"{path}: {exc.strerror or exc}")

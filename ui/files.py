@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
@@ -135,17 +136,27 @@ class Files(QObject):
         return self.save_to(self.document.path)
 
     def save_as(self) -> bool:
-        start = self.document.path or str(Path(str(self.settings.value("files/last_dir", str(Path.home()))))
-                                          / f"{self.document.doc.name or 'portfolio'}.json")
+        """Ask for a file name (proposed: the portfolio's name, in the portfolio's folder) and
+        save there."""
+        folder = (Path(self.document.path).parent if self.document.path
+                  else Path(str(self.settings.value("files/last_dir", str(Path.home())))))
+        start = str(folder / f"{file_stem(self.document.doc.name)}.json")
         path, _ = QFileDialog.getSaveFileName(self.window, "Save portfolio", start, "CrashLab portfolio (*.json)")
         if not path:
             return False
         if not path.lower().endswith(".json"):
             path += ".json"
         self.settings.setValue("files/last_dir", str(Path(path).parent))
-        return self.save_to(path)
+        return self.save_to(path, follow_name=True)
 
-    def save_to(self, path: str) -> bool:
+    def save_to(self, path: str, follow_name: bool = False) -> bool:
+        """Save to ``path``. With ``follow_name`` (Save As) a portfolio still called
+        "Untitled", or named like its previous file, takes the new file's name, so the name
+        and the file stay together."""
+        name = self.document.doc.name
+        old_stem = Path(self.document.path).stem if self.document.path else None
+        if follow_name and name.strip() in ("", "Untitled", old_stem) and Path(path).stem != name:
+            self.document.rename(Path(path).stem)
         try:
             self.document.doc.save(path)
         except OSError as exc:
@@ -295,3 +306,11 @@ class Files(QObject):
         """Stop autosaving and remove this session's autosave and lock (clean exit)."""
         self.autosave_timer.cancel()
         self.autosaver.close()
+
+
+def file_stem(name: str) -> str:
+    """A file name (without extension) for a portfolio name: characters that are not safe
+    in file names on Windows, macOS or Linux become ``-``."""
+    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", name or "").strip(" .-")
+    return stem or "portfolio"
+

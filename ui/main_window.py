@@ -90,6 +90,8 @@ class MainWindow(QMainWindow):
         self.name_edit.setMinimumWidth(300)
         self.name_edit.setMaximumWidth(360)
         self.name_edit.setStyleSheet("font-size: 13pt; font-weight: 600; border: none; background: transparent;")
+        # renamed by clicking it, never by a stray key or Tab: focus starts in the holdings table
+        self.name_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.name_edit.editingFinished.connect(lambda: self.document.rename(self.name_edit.text().strip() or "Untitled"))
         header.addWidget(self.name_edit)
         self.summary = MetricsStrip([
@@ -134,6 +136,7 @@ class MainWindow(QMainWindow):
         self.resize(self.size().expandedTo(self.minimumSizeHint()))
         if not self.files.open_path(path or demo_path(), remember=bool(path)):
             self.files.open_document(Document(), None)
+        self.focus_table()
         # import the Monte Carlo engine now, not on the first Run (keeps that click instant)
         QTimer.singleShot(0, montecarlo_available)
 
@@ -201,6 +204,14 @@ class MainWindow(QMainWindow):
         self.matrix_view.set_result(None)
         self.controller.recompute()
         self._update_title()
+        self.focus_table()
+
+    def focus_table(self) -> None:
+        """Keyboard focus to the holdings table, on its first cell: typing edits a cell."""
+        table = self.portfolio_view.table
+        if not table.currentIndex().isValid() and table.model().rowCount() > 0:
+            table.setCurrentIndex(table.model().index(0, 0))
+        table.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _on_price_files(self, files: list[str]) -> None:
         self.replay_view.set_price_files(files)
@@ -395,10 +406,10 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _update_title(self, *_) -> None:
-        doc = self.document
-        file = Path(doc.path).name if doc.path else "not saved"
-        self.setWindowTitle(f"{doc.doc.name} — {file}[*] — {APP_NAME}")
-        self.setWindowModified(doc.dirty)
+        """The title names the file on disk first (its name inside the file after it when the
+        two differ), so the title and the file never disagree."""
+        self.setWindowTitle(window_title(self.document.doc.name, self.document.path))
+        self.setWindowModified(self.document.dirty)
 
     def apply_theme(self, choice: str) -> None:
         self.theme_choice = choice
@@ -457,3 +468,12 @@ class MainWindow(QMainWindow):
             self._error_box.close()
         event.accept()
 
+
+def window_title(name: str, path: str | None) -> str:
+    """``mybook.json[*] — CrashLab``; ``mybook.json[*] (Demo book) — CrashLab`` when the
+    portfolio's name is not the file's; ``Name (not saved)[*] — CrashLab`` before a save."""
+    if not path:
+        return f"{name} (not saved)[*] — {APP_NAME}"
+    file = Path(path)
+    extra = "" if name.strip() == file.stem else f" ({name})"
+    return f"{file.name}[*]{extra} — {APP_NAME}"

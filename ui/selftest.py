@@ -2,7 +2,8 @@
 
 Opens the main window (offscreen where there is no display) on the bundled demo portfolio,
 runs a shock, a bundled replay and a short Monte Carlo through the worker thread, checks
-that results are finite and that the charts hold data, and prints what it measured.
+that results are finite and that the charts hold data, builds the HTML report, and prints
+what it measured.
 Settings and autosave go to a temporary folder so a selftest never touches the user's.
 """
 from __future__ import annotations
@@ -142,6 +143,17 @@ def _run(screenshot: str | None) -> int:
     _check(fy is not None and len(fy) == 11 and _finite(fy), "Monte Carlo: fan chart has no data")
     _check(hy is not None and float(sum(hy)) > 0, "Monte Carlo: histogram has no data")
     lines.append(f"Monte Carlo 4,000 paths x 10 days: VaR95 {chunk.var['0.95']:,.0f} "
+                 f"({(time.perf_counter() - t) * 1000:.0f} ms)")
+
+    # the HTML report of everything above, from the same builder as `main.py report`
+    from reporting import build_report
+
+    from .export import report_data
+    t = time.perf_counter()
+    report = build_report(report_data(w))
+    _check(report.count("<svg") >= 5 and "Monte Carlo" in report and "Replay" in report,
+           "HTML report: charts or sections missing")
+    lines.append(f"HTML report {len(report) / 1024:.0f} KB, {report.count('<svg')} charts "
                  f"({(time.perf_counter() - t) * 1000:.0f} ms)")
 
     if screenshot:

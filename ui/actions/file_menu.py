@@ -4,9 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFileDialog
 
-from ..export import current_view_frames, write_csv, write_html_report, write_png
 from .base import make_action
 
 
@@ -38,29 +36,44 @@ def install(window, m) -> None:
     make_action(window, "&Quit", window.close, std.Quit, "Quit CrashLab", m)
 
 
+# ui.export (and reporting/) are imported on the first export, not at start-up
 def export_csv(window) -> None:
-    frames, name = current_view_frames(window)
-    if frames is None:
+    from ..export import ask_export_path, csv_header, current_view_tables, write_csv
+    tables, kind = current_view_tables(window)
+    if tables is None:
         window.show_error("Nothing to export", "Run a computation first.")
         return
-    path, _ = QFileDialog.getSaveFileName(window, "Export results as CSV", f"{name}.csv", "CSV (*.csv)")
+    path = ask_export_path(window, "Export results as CSV", kind, "csv", "CSV (*.csv)")
     if path:
-        write_csv(path, frames)
-        window.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
+        _write(window, lambda: write_csv(path, tables, csv_header(window, kind)), path, "Exported")
 
 
 def export_png(window) -> None:
-    tab = window.tabs.tabText(window.tabs.currentIndex())
-    path, _ = QFileDialog.getSaveFileName(window, "Save view as PNG", f"{tab.lower().replace(' ', '-')}.png",
-                                          "PNG image (*.png)")
+    from ..export import ask_export_path, view_png, write_png
+    data = view_png(window)
+    if data is None:
+        window.show_error("Nothing to export", "This view has no chart to save.")
+        return
+    tab = window.tabs.tabText(window.tabs.currentIndex()).replace("&", "").lower().replace(" ", "-")
+    path = ask_export_path(window, "Save the view's charts as PNG", tab, "png", "PNG image (*.png)")
     if path:
-        write_png(path, window.tabs.currentWidget())
-        window.statusBar().showMessage(f"Saved {Path(path).name}", 5000)
+        _write(window, lambda: write_png(path, data), path, "Saved")
 
 
 def export_html(window) -> None:
-    path, _ = QFileDialog.getSaveFileName(window, "Write HTML report",
-                                          f"{window.document.doc.name or 'crashlab'}-report.html", "HTML (*.html)")
+    from ..export import ask_export_path, write_html_report
+    if window.controller.analysis is None:
+        window.show_error("Nothing to report", "Add a valid position first: the report needs an analysis.")
+        return
+    path = ask_export_path(window, "Write HTML report", "report", "html", "HTML (*.html)")
     if path:
-        write_html_report(path, window)
-        window.statusBar().showMessage(f"Report written to {Path(path).name}", 5000)
+        _write(window, lambda: write_html_report(path, window), path, "Report written to")
+
+
+def _write(window, write, path: str, verb: str) -> None:
+    try:
+        write()
+    except OSError as exc:
+        window.show_error("Cannot write the file", f"{path}: {exc.strerror or exc}")
+        return
+    window.statusBar().showMessage(f"{verb} {Path(path).name}", 5000)

@@ -119,12 +119,8 @@ class Chart(pg.PlotWidget):
         self._menu.popup(ev.screenPos().toPoint())
 
     def save_png_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-        from .export import write_png
-        name = self._title.split(":")[0].strip().lower().replace(" ", "-") or "chart"
-        path, _ = QFileDialog.getSaveFileName(self, "Save chart as PNG", f"{name}.png", "PNG image (*.png)")
-        if path:
-            write_png(path, self)
+        from ..export import save_chart_png_dialog
+        save_chart_png_dialog(self)
 
     # ---- ranges
     def sticky_range(self, axis: str, lo: float, hi: float, margin: float = 0.08) -> None:
