@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import liquidation as lq
-from .attribution import account_liquidation_step, pnl_by_asset, wallet_losses
+from .attribution import (account_liquidation_step, outcome_pnl, pnl_by_asset,
+                          pnl_by_position)
 from .book import Book, compile_book
 from .portfolio import Loan, Perp, Portfolio
 from .replay import PricePaths, max_drawdown, run_book
@@ -98,6 +99,15 @@ def _time_of(scenario: Scenario, step: int) -> str | None:
     return scenario.times[step] if step >= 0 and scenario.times else None
 
 
+def scenario_hours(scenario: Scenario) -> np.ndarray | None:
+    """Hours elapsed from step 0 at each step of ``scenario`` (from its ISO 8601 UTC times),
+    or None for a scenario without times (an instant shock: no funding, no interest)."""
+    if not scenario.times:
+        return None
+    t = np.array([np.datetime64(x.rstrip("Z"), "s") for x in scenario.times])
+    return (t - t[0]).astype("timedelta64[s]").astype(float) / 3600.0
+
+
 def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series: bool = True,
            _liq_rows: dict | None = None) -> dict:
     """Run ``scenario`` on ``p``: per-position liquidation and P&L, accounts, portfolio.
@@ -109,7 +119,8 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
     book = book or compile_book(p)
     if tuple(scenario.assets) != tuple(book.assets):
         raise ValueError("scenario built for other assets than the book")
-    out = run_book(book, scenario.paths, track_positions=series and book.n_positions <= 2000)
+    out = run_book(book, scenario.paths, hours=scenario_hours(scenario),
+                   track_positions=series and book.n_positions <= 2000)
     liq_rows = _liq_rows or {r["id"]: r for r in liquidation_prices(p, book)}
     by_id = {pos.id: pos for pos in p.positions}
     labels = scenario.labels
@@ -123,13 +134,16 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
                "liquidated": step >= 0, "liquidation_step": step if step >= 0 else None,
                "liquidation_time": _time_of(scenario, step),
                "liquidation_label": labels[step] if step >= 0 else None,
-               "value_before": before, "value_after": after, "pnl": after - before}
+               "value_before": before, "value_after": after, "pnl": after - before,
+               "costs": float(out.cost_end[0, i])}
         pos = by_id[pid]
         if isinstance(pos, Perp):
             row["side"] = pos.side
             row["margin_mode"] = pos.margin_mode
             if pos.account:
                 row["account"] = pos.account
+                if pos.margin_mode == "cross":      # its account's fate, not its own
+                    row["liquidated_with"] = pos.account if step >= 0 else None
         positions.append(row)
     acc_step = account_liquidation_step(book, out.liq_step)[0]
     accounts = []
@@ -137,7 +151,14 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
         vals = out.account_value[0, :, j]
         step = int(acc_step[j])
         liquidated = step >= 0
+        legs = book.account_collateral[j]
         accounts.append({"id": aid, "wallet_balance": float(book.account_wallet[j]),
+                         "collateral": [{"asset": book.assets[book.coll_asset[c]],
+                                         "quantity": float(book.coll_qty[c]),
+                                         "ratio_source": book.coll_source[c],
+                                         "value_before": float(out.collateral_start[c]),
+                                         "value_after": float(out.collateral_end[0, c])}
+                                        for c in legs],
                          "value_before": float(vals[0]),
                          "value_after": float(vals[-1]), "pnl": float(vals[-1] - vals[0]),
                          "liquidated": liquidated,
@@ -147,8 +168,12 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
                          # while the account exists (up to its liquidation step)
                          "max_margin_ratio": _f(np.max(out.account_margin_ratio[
                              0, : (step + 1 if liquidated else None), j]))})
-    by_asset = pnl_by_asset(book, out.position_end[0] - out.position_start,
-                            wallet_losses(book, out.liq_step))
+    parts = outcome_pnl(book, out, 0)
+    by_asset = pnl_by_asset(book, parts)
+    kinds = np.asarray(book.kinds)
+    costs = {"funding": float(parts.costs[kinds == "perp"].sum()) if len(kinds) else 0.0,
+             "interest": float(parts.costs[kinds == "loan"].sum()) if len(kinds) else 0.0,
+             "hours": float(scenario_hours(scenario)[-1]) if scenario.times else 0.0}
     value = out.value[0]
     v0, v1 = float(value[0]), float(value[-1])
     rep = {
@@ -166,6 +191,8 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
                       "min_value_time": _time_of(scenario, int(value.argmin())),
                       "liquidated_positions": int(sum(r["liquidated"] for r in positions))},
         "by_asset": by_asset,
+        "by_position": pnl_by_position(book, parts),
+        "costs": costs,
         "warnings": [str(w) for w in book.warnings],
     }
     if series:
@@ -201,7 +228,7 @@ def stress_all(p: Portfolio, scenario_ids=None, book: Book | None = None,
                     "steps": scen.n_steps, "bar": scen.info.get("bar"),
                     "start": scen.info.get("start"), "end": scen.info.get("end"),
                     **{k: rep[k] for k in ("portfolio", "positions", "accounts", "by_asset",
-                                           "method")}})
+                                           "by_position", "costs", "method")}})
     return {"scenarios": out, "warnings": [str(w) for w in book.warnings]}
 
 
@@ -255,8 +282,7 @@ def shock(book: Book, betas: dict[str, float], btc_move: float) -> ShockResult:
                 for j, aid in enumerate(book.account_ids)]
     return ShockResult(float(btc_move), moves, list(book.ids), list(book.labels), list(book.kinds),
                        before, after, out.liq_step[0] >= 0, float(out.value[0, 0]),
-                       float(out.value[0, -1]),
-                       pnl_by_asset(book, after - before, wallet_losses(book, out.liq_step)),
+                       float(out.value[0, -1]), pnl_by_asset(book, outcome_pnl(book, out, 0)),
                        accounts)
 
 
