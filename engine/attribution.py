@@ -57,8 +57,10 @@ def account_liquidated(book: Book, liq_step: np.ndarray) -> np.ndarray:
 
 
 def wallet_losses(book: Book, liq_step: np.ndarray) -> np.ndarray:
-    """(n_accounts,) wallet lost, summed over the paths of ``liq_step`` (USD)."""
-    dead = account_liquidated(book, liq_step).sum(axis=0)
+    """(n_accounts,) wallet lost, summed over the paths of ``liq_step`` (USD). An account
+    liquidated at step 0 (already today) loses nothing in the scenario: it is not in the
+    portfolio's value today."""
+    dead = (account_liquidation_step(book, liq_step) >= 1).sum(axis=0)
     return np.asarray(book.account_wallet, float) * dead
 
 

@@ -375,6 +375,32 @@ class Book:
         """Market value of each collateral leg at ``prices`` (A,), shape (n_collateral,)."""
         return self.coll_qty * np.asarray(prices, float)[self.coll_asset]
 
+    def account_surplus_curve(self, j: int, asset: int) -> lq.MMCurve:
+        """Adjusted equity minus maintenance of cross account ``j`` as a piecewise-linear
+        function of the price of ``asset``, every other price held at today's."""
+        parts = [lq.linear_curve(0.0, float(self.account_wallet[j]))]
+        for g in self.account_groups[j]:
+            if g.asset == asset:
+                mm = g.mm
+                parts.append(lq.MMCurve(mm.breaks, g.slope - mm.slope, g.const - mm.intercept))
+            else:
+                x = np.array([self.today[g.asset]])
+                parts.append(lq.linear_curve(0.0, float(g.slope * x[0] + g.const - g.mm(x)[0])))
+        for c in self.account_collateral[j]:
+            if self.coll_asset[c] == asset:
+                parts.append(self.coll_curves[c])
+            else:
+                x = np.array([self.today[self.coll_asset[c]]])
+                parts.append(lq.linear_curve(0.0, float(self.coll_curves[c](x)[0])))
+        return lq.sum_curves(parts)
+
+    def account_liquidation_price(self, j: int, asset: int) -> float | None:
+        """Price of ``asset`` (others held) at which cross account ``j`` is liquidated: the
+        zero of :meth:`account_surplus_curve` nearest today's price; None where none."""
+        if not self.account_groups[j]:
+            return None
+        return self.account_surplus_curve(j, asset).roots(float(self.today[asset]))
+
     def cross_surplus_today(self) -> np.ndarray:
         """Adjusted equity minus maintenance of each cross account at today's prices, (n_acc,)."""
         out = self.account_wallet.copy()

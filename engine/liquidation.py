@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .venues import TierTable, single_tier
+from .venues import TierTable
 
 
 # --------------------------------------------------------------------------- isolated perps
@@ -220,55 +220,6 @@ def cross_liquidation_price_single(side: int, quantity: float, entry: float, wal
     return float(lp) if np.isfinite(lp) and lp > 0 else None
 
 
-def cross_account_liquidation_price(sides, quantities, entries, tables: list[TierTable],
-                                    on_asset, wallet: float, other_prices) -> float | None:
-    """Price of one asset at which a cross account reaches maintenance, the positions on
-    other assets held at ``other_prices``.
-
-    Parameters
-    ----------
-    sides, quantities, entries : sequences of length n (the account's positions)
-    tables : list of n TierTable (explicit MMR as a one-row table)
-    on_asset : bool sequence, True for the positions on the asset being moved
-    other_prices : sequence of n prices (used for positions not on the asset)
-
-    Solves ``W + sum s_i*Q_i*(P_i - EP_i) = sum MM_i(Q_i*P_i)`` for the common price x of
-    the moved positions, iterating tiers at the liquidation notional (covers hedge mode:
-    a LONG and a SHORT leg of one symbol share the price).
-    """
-    s = np.asarray(sides, dtype=float)
-    q = np.asarray(quantities, dtype=float)
-    ep = np.asarray(entries, dtype=float)
-    on = np.asarray(on_asset, dtype=bool)
-    px = np.asarray(other_prices, dtype=float)
-    if not on.any():
-        return None
-    const = wallet
-    for i in np.flatnonzero(~on):
-        const += s[i] * q[i] * (px[i] - ep[i]) - float(tables[i].maintenance(q[i] * px[i]))
-    idx = np.flatnonzero(on)
-    # start from the tiers at the current price of the moved asset
-    x = float(px[idx[0]])
-    ks = [tables[i].index(q[i] * x) for i in idx]
-    lp = None
-    for _ in range(64):
-        num = const
-        den = 0.0
-        for i, k in zip(idx, ks):
-            num += tables[i].cum[k] - s[i] * q[i] * ep[i]
-            den += q[i] * tables[i].mmr[k] - s[i] * q[i]
-        if den == 0:
-            return None
-        lp = num / den
-        new = [tables[i].index(q[i] * max(lp, 0.0)) for i in idx]
-        if new == ks:
-            break
-        ks = new
-    if lp is None or not np.isfinite(lp) or lp <= 0:
-        return None
-    return float(lp)
-
-
 # --------------------------------------------------------------------------- loans
 def health_factor(coll_qty, coll_price, coll_lt, debt_qty, debt_price) -> float:
     """``HF = sum q_c*P_c*LT_c / sum q_d*P_d`` (inf with no debt)."""
@@ -375,10 +326,6 @@ def okx_spot_margin_liquidation_price(quote_liability: float, quote_asset: float
                                       taker: float) -> float:
     k = (1 + mmr) * (1 + taker)
     return (quote_liability * k - quote_asset) / (base_asset - base_liability * k)
-
-
-def default_terms_table(mmr: float | None, cum: float | None) -> TierTable:
-    return single_tier(mmr if mmr is not None else 0.005, cum or 0.0)
 
 
 # --------------------------------------------------------------------------- summed MM

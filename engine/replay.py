@@ -393,8 +393,10 @@ def run_book(book: Book, paths: PricePaths, *, hours=None, track_positions: bool
     detail = track_positions or (n_paths * n_t * n_loans <= _DETAIL_ELEMENTS if series is None
                                  else bool(series))
     loan_health, loan_value = _loans(book, r, val, loan_events, detail, growth)
-    t3 = lambda x: None if x is None else x.transpose(2, 1, 0)             # noqa: E731
     coll_start = book.collateral_value(r.today) if book.n_collateral else np.zeros(0)
+    if n_paths:
+        _start_after_step0(book, r, loan_events, dead_iso, coll_start)
+    t3 = lambda x: None if x is None else x.transpose(2, 1, 0)             # noqa: E731
     coll_end = np.zeros((n_paths, book.n_collateral))
     if book.n_collateral:
         alive = (r.acc_liq < 0).T[:, book.coll_account] if r.acc_liq is not None else True
@@ -404,6 +406,31 @@ def run_book(book: Book, paths: PricePaths, *, hours=None, track_positions: bool
                        account_margin_ratio=t3(margin_ratio),
                        loan_health=loan_health, loan_value=loan_value, position_values=r.pv,
                        cost_end=r.cost, collateral_start=coll_start, collateral_end=coll_end)
+
+
+def _start_after_step0(book: Book, r: _Run, loan_events, dead_iso, coll_start) -> None:
+    """Values today as the portfolio counts them at step 0 (today's close): a position already
+    past its liquidation today is liquidated there (the same on every path), so its value
+    today is what is left after that liquidation -- 0, the margin a venue returns, a loan
+    after its step-0 seizures -- and the collateral of an account liquidated today is 0. The
+    positions' values today then add up to the portfolio's value today."""
+    dead0 = r.liq[0] == 0
+    if not dead0.any():
+        return
+    if dead_iso is not None:
+        residual = dead_iso[4]
+        for k in np.flatnonzero(dead0[book.iso_pos]):
+            r.start[book.iso_pos[k]] = residual[0, k]
+    if len(book.cross_pos):
+        r.start[book.cross_pos[dead0[book.cross_pos]]] = 0.0
+    if r.acc_liq is not None and book.n_collateral:
+        coll_start[r.acc_liq[book.coll_account, 0] == 0] = 0.0
+    if loan_events is not None:
+        for p_i, l_i, t_i, *_rest in loan_events[3]:
+            at0 = (p_i == 0) & (t_i == 0)
+            if at0.any():
+                dn = _rest[2][at0]
+                r.start[book.loan_pos[l_i[at0]]] += dn @ r.today
 
 
 def _elapsed(hours, n_t: int):

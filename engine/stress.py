@@ -62,15 +62,13 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
                 row["liquidation_price"] = _f(iso_lp[pos.id])
                 row["margin"] = pos.margin
             else:
+                # a cross perp is liquidated with its account: the price of its asset at which
+                # the account is (other prices held), and the move to it
                 k = cross_index[pos.id]
-                acc = book.cross_account[k]
-                members = np.flatnonzero(book.cross_account == acc)
-                on = book.cross_asset[members] == book.cross_asset[k]
-                row["liquidation_price"] = lq.cross_account_liquidation_price(
-                    book.cross_sign[members], book.cross_qty[members], book.cross_entry[members],
-                    [book.cross_tables[m] for m in members], on, float(book.account_wallet[acc]),
-                    book.today[book.cross_asset[members]])
+                row["liquidation_price"] = book.account_liquidation_price(
+                    int(book.cross_account[k]), int(book.cross_asset[k]))
                 row["account"] = pos.account
+                row["liquidation_basis"] = f"account {pos.account}"
         elif isinstance(pos, Loan):
             legs = [(l.asset, l.quantity) for l in pos.collateral]
             book_j = loan_index[pos.id]
@@ -91,6 +89,39 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
             row["distance"] = row["liquidation_price"] / row["price"] - 1.0
         rows.append(row)
     return rows
+
+
+def account_rows(book: Book) -> list[dict]:
+    """Each cross account today: wallet, collateral (market and adjusted value), adjusted
+    equity, maintenance margin, margin ratio and, for every asset it is exposed to (its
+    perps' and its collateral's), the price of that asset alone at which it is liquidated
+    and the move to it."""
+    surplus = book.cross_surplus_today()
+    out = []
+    for j, aid in enumerate(book.account_ids):
+        mm = sum(float(g.mm(np.array([book.today[g.asset]]))[0]) for g in book.account_groups[j])
+        legs = book.account_collateral[j]
+        adjusted = [float(book.coll_curves[c](np.array([book.today[book.coll_asset[c]]]))[0])
+                    for c in legs]
+        exposed = list(dict.fromkeys([g.asset for g in book.account_groups[j]]
+                                     + [int(book.coll_asset[c]) for c in legs]))
+        moves = []
+        for a in exposed:
+            lp = book.account_liquidation_price(j, a)
+            moves.append({"asset": book.assets[a], "price": float(book.today[a]),
+                          "liquidation_price": _f(lp),
+                          "distance": None if lp is None else lp / float(book.today[a]) - 1.0})
+        equity = float(surplus[j]) + mm
+        out.append({"id": aid, "wallet_balance": float(book.account_wallet[j]),
+                    "collateral": [{"asset": book.assets[book.coll_asset[c]],
+                                    "quantity": float(book.coll_qty[c]),
+                                    "value": float(book.coll_qty[c] * book.today[book.coll_asset[c]]),
+                                    "adjusted_value": adj, "ratio_source": book.coll_source[c]}
+                                   for c, adj in zip(legs, adjusted)],
+                    "adjusted_equity": equity, "maintenance_margin": mm,
+                    "margin_ratio": _f(mm / equity) if equity > 0 else None,
+                    "liquidation": moves})
+    return out
 
 
 # --------------------------------------------------------------------------- stress
