@@ -179,8 +179,9 @@ def html_report(window) -> str:
     parts.append(_table(["Asset", "Price (USD)"], [[a, fmt_display(p)] for a, p in doc.prices], {1}))
     if doc.accounts:
         parts.append("<h3>Cross accounts</h3>")
-        parts.append(_table(["Account", "Wallet balance", "Venue"],
-                            [[a.get("id"), fmt_display(a.get("wallet_balance")), a.get("venue") or ""]
+        parts.append(_table(["Account", "Wallet balance", "Venue", "Collateral"],
+                            [[a.get("id"), fmt_display(a.get("wallet_balance")), a.get("venue") or "",
+                              format_legs(a.get("collateral"))]
                              for a in doc.accounts], {1}))
     # shock
     if ctrl.shock is not None:
