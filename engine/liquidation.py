@@ -196,8 +196,16 @@ def effective_mm_line(side: int, quantity: float, entry: float, terms: PerpTerms
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Per-position MM lines (mmr_k, cum_k) such that the generic root formula reproduces
     the venue's isolated LP. Bybit (MM fixed at entry) and OKX (fee in the rate, tier by
-    quantity) become single lines; generic venues keep their full tier table."""
+    quantity) become single lines; generic venues keep their full tier table. Lines are in
+    the position's own notional: USD ``Q*P`` (linear) or coin ``U/P`` (inverse: Bybit fixes
+    MM at the entry value ``U/EP``)."""
     t = terms.table
+    if terms.inverse:
+        if terms.formula == "bybit":
+            value = terms.unit(quantity) / entry
+            k = t.index(value)
+            return np.array([0.0]), np.array([-(value * t.mmr[k] - t.cum[k])])
+        return t.mmr.copy(), t.cum.copy()
     if terms.formula == "bybit":
         k = t.index(quantity * entry)
         mm_entry = quantity * entry * t.mmr[k] - t.cum[k]
