@@ -322,13 +322,16 @@ class Book:
     cross_groups: list[CrossGroup] = field(default_factory=list)
     account_groups: list[list[CrossGroup]] = field(default_factory=list)
     # isolated perps: value c + d*price while held; unit Q (linear) or U = Q*contract size
-    # (inverse, USD); MM lines (mmr, cum) in the position's notional (USD or coin); funding
+    # (inverse, USD); MM lines (floors, mmr, cum) in the position's notional (USD or coin); funding
     # rate per hour; venues that return a liquidated position's remaining margin (Hyperliquid)
     iso_c: np.ndarray = None
     iso_d: np.ndarray = None
     iso_inverse: np.ndarray = None
     iso_unit: np.ndarray = None
     iso_lines: list = field(default_factory=list)
+    iso_line_floors: np.ndarray = None       # (n_iso, K) the lines padded: floors with inf,
+    iso_line_mmr: np.ndarray = None          # mmr and cum repeating the last line
+    iso_line_cum: np.ndarray = None
     iso_funding: np.ndarray = None
     iso_returns: np.ndarray = None
     iso_backstop: np.ndarray = None
@@ -460,7 +463,7 @@ def compile_book(p: Portfolio, *, prices: dict[str, float] | None = None) -> Boo
                              ("qty", pos.quantity), ("entry", ep), ("margin", terms.margin),
                              ("lp", np.nan if lp is None else lp), ("c", c), ("d", d),
                              ("inverse", pos.inverse), ("unit", unit),
-                             ("lines", lq.effective_mm_line(s_, pos.quantity, ep, terms)),
+                             ("lines", _iso_lines(s_, pos.quantity, ep, terms)),
                              ("funding", funding), ("returns", returns), ("backstop", backstop)):
                     iso[k].append(v)
             else:
@@ -537,8 +540,21 @@ def compile_book(p: Portfolio, *, prices: dict[str, float] | None = None) -> Boo
                            for j in range(book.n_accounts)]
     book.account_collateral = [[int(c) for c in np.flatnonzero(book.coll_account == j)]
                                for j in range(book.n_accounts)]
+    width = max((len(m) for _, m, _ in book.iso_lines), default=1)
+    pad = lambda v, fill: np.concatenate([v, np.full(width - len(v), fill)])  # noqa: E731
+    book.iso_line_floors = np.array([pad(f, np.inf) for f, _, _ in book.iso_lines]).reshape(-1, width)
+    book.iso_line_mmr = np.array([pad(m, m[-1]) for _, m, _ in book.iso_lines]).reshape(-1, width)
+    book.iso_line_cum = np.array([pad(c, c[-1]) for _, _, c in book.iso_lines]).reshape(-1, width)
     book.warnings.extend(account_warnings(book))
     return book
+
+
+def _iso_lines(side: int, quantity: float, entry: float, terms: lq.PerpTerms):
+    """(floors, mmr, cum) of an isolated perp's MM lines (:func:`lq.effective_mm_line`); the
+    floors (notional, or coin for inverse) of a full table, one 0 for a single line."""
+    mmr, cum = lq.effective_mm_line(side, quantity, entry, terms)
+    floors = terms.table.floors.copy() if len(mmr) == len(terms.table.floors) else np.zeros(len(mmr))
+    return floors, mmr, cum
 
 
 def cross_member_curve(book: Book, i: int) -> lq.MMCurve:

@@ -113,33 +113,34 @@ def inverse_liquidation_price(side: int, unit: float, entry: float, margin: floa
     return unit * (mmr + side) / den
 
 
-def liquidation_level(side: int, unit: float, entry: float, margin, mmr, cum,
-                      inverse: bool = False):
+def liquidation_level(side, unit, entry, margin, mmr, cum, inverse=False):
     """The price at or beyond which a perp is liquidated, for margins ``margin`` (any shape:
     one number, or a (steps, paths) array when funding drains it), over MM lines
     ``(mmr[k], cum[k])``: equity <= max_k line_k, so the level is the max (long) / min (short)
     of the per-line roots. Linear: ``(M + cum - s*U*EP)/(U*mmr - s*U)`` with ``U = Q``;
     inverse: :func:`inverse_liquidation_price` per line. A long's level may be <= 0 (no price
-    liquidates), a short's ``inf`` / negative (none / every price)."""
+    liquidates), a short's ``inf`` / negative (none / every price). ``side``, ``unit``,
+    ``entry``, ``inverse`` and each ``mmr[k]``, ``cum[k]`` may be arrays that broadcast with
+    ``margin`` (several perps at once)."""
     m = np.asarray(margin, dtype=float)
+    s = np.asarray(side, dtype=float)
+    inv = np.asarray(inverse, dtype=bool)
     best = None
     with np.errstate(divide="ignore", invalid="ignore"):
         for k in range(len(mmr)):
-            if inverse:
-                den = m + cum[k] + side * unit / entry
-                root = unit * (mmr[k] + side) / den
-                if side > 0:
-                    root = np.where(den > 0, root, np.inf)
-                else:
-                    root = np.where(den < 0, root, np.inf)
-            else:
-                root = (m + cum[k] - side * unit * entry) / (unit * mmr[k] - side * unit)
+            mk, ck = mmr[k], cum[k]
+            roots = []
+            if inv.any():
+                den = m + ck + s * unit / entry
+                ok = np.where(s > 0, den > 0, den < 0)
+                roots.append(np.where(ok, unit * (mk + s) / den, np.inf))
+            if not inv.all():
+                roots.append((m + ck - s * unit * entry) / (unit * mk - s * unit))
+            root = roots[0] if len(roots) == 1 else np.where(inv, roots[0], roots[1])
             if best is None:
                 best = root
-            elif side > 0:
-                best = np.maximum(best, root)
             else:
-                best = np.minimum(best, root)
+                best = np.where(s > 0, np.maximum(best, root), np.minimum(best, root))
     return best
 
 

@@ -501,11 +501,12 @@ def _isolated(book: Book, r: _Run):
     of the liquidation level (lows for longs, highs for shorts), 0 after -- or, on a venue
     that returns the remaining margin, the equity at the execution price. The level is the
     liquidation price, or per step for a perp paying funding (its margin shrinks). Returns
-    ``(steps, c, d, funded, residual)`` for :func:`_remove_dead_iso` and
-    :func:`_iso_costs_and_residuals`, or None without isolated perps."""
+    ``(steps, c, d, funding, residual)`` for :func:`_remove_dead_iso` and
+    :func:`_iso_costs_and_residuals` (``funding``: the funding of every perp while held,
+    summed, (T, P) USD, or None), or None without isolated perps."""
     if not len(book.iso_pos):
         return None
-    n_paths = r.liq.shape[0]
+    n_paths, n_t = r.liq.shape[0], r.n_t
     lp, a_iso = book.iso_lp, book.iso_asset
     longs = book.iso_sign > 0
     funded_mask = (book.iso_funding != 0) if r.dt is not None else np.zeros(len(lp), bool)
@@ -516,36 +517,110 @@ def _isolated(book: Book, r: _Run):
         steps[:, static_long] = _first_crossings(r.L, a_iso[static_long], lp[static_long], below=True)
     if static_short.any():
         steps[:, static_short] = _first_crossings(r.H, a_iso[static_short], lp[static_short], below=False)
-    funded = {}                                   # i -> (funding paid (T, P) in margin units, levels)
-    for i in np.flatnonzero(funded_mask):
-        s, a, inv = int(book.iso_sign[i]), int(a_iso[i]), bool(book.iso_inverse[i])
-        unit = float(book.iso_unit[i])
-        paid = _funding_path(r, a, s * float(book.iso_funding[i]) * unit, inv)
-        mmr, cum = book.iso_lines[i]
-        level = lq.liquidation_level(s, unit, float(book.iso_entry[i]), book.iso_margin[i] - paid,
-                                     mmr, cum, inverse=inv)
-        x = (r.L if s > 0 else r.H)[:, a, :]
-        steps[:, i] = _first_index(x <= level if s > 0 else x >= level)
-        funded[int(i)] = (paid, level)
-    r.liq[:, book.iso_pos] = steps
     c, d = book.iso_c, book.iso_d
+    residual = np.zeros(steps.shape)
+    held_funding = None                        # (T, P) USD, every funded perp while held
+    hit_at = {}                                # i -> (paid, level) at its liquidation step
+    funded = np.flatnonzero(funded_mask)
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, n_t * n_paths))
+    for lo in range(0, len(funded), chunk):
+        f = _funded_chunk(book, r, funded[lo:lo + chunk], steps, hit_at)
+        held_funding = f if held_funding is None else held_funding + f
+    r.liq[:, book.iso_pos] = steps
     r.lin += np.bincount(a_iso, weights=d, minlength=len(r.lin))
     r.const += float(c.sum())
-    residual = _iso_residuals(book, r, steps, funded)
-    r.end[:, book.iso_pos] = np.where(steps < 0, c + d * r.last[:, a_iso], residual)
+    _iso_residuals(book, r, steps, hit_at, residual)
+    alive_end = steps < 0
+    r.end[:, book.iso_pos] = np.where(alive_end, c + d * r.last[:, a_iso] + r.cost[:, book.iso_pos],
+                                      residual)
     r.start[book.iso_pos] = c + d * r.today[a_iso]
     if r.pv is not None:
-        r.pv[:, :, book.iso_pos] = np.where(r.alive(steps), c + d * r.close[:, :, a_iso],
-                                            residual[:, None, :])
-    return steps, c, d, funded, residual
+        r.pv[:, :, book.iso_pos] += np.where(r.alive(steps), c + d * r.close[:, :, a_iso],
+                                             residual[:, None, :])
+    return steps, c, d, held_funding, residual
 
 
-def _iso_residuals(book: Book, r: _Run, steps: np.ndarray, funded: dict) -> np.ndarray:
-    """(P, n_iso) value a liquidated isolated perp keeps: 0, or on a venue that returns the
-    remaining margin (Hyperliquid) its equity at the execution price -- the liquidation level
-    clipped into the step's recorded range [low, high] -- when that equity is at least the
-    backstop fraction of the maintenance margin there (else the backstop takes it all)."""
-    out = np.zeros(steps.shape)
+def _funded_chunk(book: Book, r: _Run, idx: np.ndarray, steps: np.ndarray, hit_at: dict
+                  ) -> np.ndarray:
+    """Isolated perps ``idx`` that pay funding, together: funding paid through each step
+    (rate x hours x notional at the close, cumulated: (T, m, P), USD or coin), the
+    liquidation level at each step's margin, the first crossing into ``steps``, costs into
+    ``r.cost`` (and ``r.pv``), a perp's (funding, level) at its liquidation into ``hit_at``.
+    Returns their funding while held, summed, (T, P) USD."""
+    n_t, n_paths = r.n_t, r.liq.shape[0]
+    a = book.iso_asset[idx]
+    sign = book.iso_sign[idx]
+    inv = book.iso_inverse[idx]
+    unit = book.iso_unit[idx]
+    x_close = r.C[:, a, :]                                               # (T, m, P)
+    w = (sign * book.iso_funding[idx] * unit)[None, :, None]
+    paid = x_close * w
+    if inv.any():                                                        # coin: w / price
+        paid[:, inv, :] = w[:, inv, :] / x_close[:, inv, :]
+    paid *= r.dt[:, None, None]
+    np.cumsum(paid, axis=0, out=paid)
+    margin = book.iso_margin[idx][None, :, None] - paid
+    mmr, cum = _level_lines(book, idx, margin)                           # (m, K) each
+    level = lq.liquidation_level(sign[None, :, None], unit[None, :, None],
+                                 book.iso_entry[idx][None, :, None], margin,
+                                 mmr.T[:, None, :, None], cum.T[:, None, :, None],
+                                 inverse=inv[None, :, None])
+    x = r.L[:, a, :]
+    shorts = sign < 0
+    if shorts.any():
+        x[:, shorts, :] = r.H[:, a[shorts], :]
+    x -= level
+    x *= sign[None, :, None]                # <= 0: at or beyond the level (NaN: never)
+    k_first = _first_index(x <= 0)                                       # (m, P)
+    steps[:, idx] = k_first.T
+    usd = paid
+    if inv.any():
+        usd[:, inv, :] *= x_close[:, inv, :]
+    last = np.where(k_first >= 0, k_first, n_t - 1)                     # (m, P)
+    cols = np.arange(len(idx))[:, None]
+    r.cost[:, book.iso_pos[idx]] = -usd[last, cols, np.arange(n_paths)[None, :]].T
+    for j in np.flatnonzero(book.iso_returns[idx]):
+        hit = np.flatnonzero(k_first[j] >= 0)
+        kt = k_first[j, hit]
+        hit_at[int(idx[j])] = (paid[kt, j, hit], level[kt, j, hit])
+    usd *= np.arange(n_t)[:, None, None] < np.where(k_first >= 0, k_first, n_t)[None]   # while held
+    if r.pv is not None:
+        r.pv[:, :, book.iso_pos[idx]] = -usd.transpose(2, 0, 1)         # held value added later
+    return usd.sum(axis=1)
+
+
+def _level_lines(book: Book, idx: np.ndarray, margin: np.ndarray):
+    """Each perp's MM lines that can hold its liquidation level over the margins of
+    ``margin`` (T, m, P), at one width (repeating a line changes no max or min): the tiers
+    whose notional range meets the notional at the levels of the smallest and the largest
+    margin (the level is monotone in the margin); all lines when those are not finite.
+    Returns (mmr, cum), each (m, K)."""
+    floors = book.iso_line_floors[idx]
+    mmr_all, cum_all = book.iso_line_mmr[idx], book.iso_line_cum[idx]
+    if floors.shape[1] == 1:
+        return mmr_all, cum_all
+    unit, inv = book.iso_unit[idx], book.iso_inverse[idx]
+    ends = lq.liquidation_level(book.iso_sign[idx], unit, book.iso_entry[idx],
+                                np.stack([margin.min(axis=(0, 2)), margin.max(axis=(0, 2))]),
+                                mmr_all.T[:, None, :], cum_all.T[:, None, :], inverse=inv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        notional = np.where(inv, unit / ends, unit * ends)                # (2, m)
+    tier = (floors[None, :, :] <= notional[:, :, None]).sum(axis=2) - 1  # (2, m)
+    n_lines = np.isfinite(floors).sum(axis=1)
+    ok = np.isfinite(ends).all(axis=0) & (ends > 0).all(axis=0)
+    k_lo = np.where(ok, np.maximum(tier.min(axis=0), 0), 0)
+    k_hi = np.where(ok, np.maximum(tier.max(axis=0), 0), n_lines - 1)
+    width = int((k_hi - k_lo).max()) + 1
+    cols = np.minimum(k_lo[:, None] + np.arange(width)[None, :], k_hi[:, None])
+    return (np.take_along_axis(mmr_all, cols, axis=1), np.take_along_axis(cum_all, cols, axis=1))
+
+
+def _iso_residuals(book: Book, r: _Run, steps: np.ndarray, hit_at: dict, out: np.ndarray) -> None:
+    """Into ``out`` (P, n_iso): the value a liquidated isolated perp keeps -- 0, or on a venue
+    that returns the remaining margin (Hyperliquid) its equity at the execution price (the
+    liquidation level clipped into the step's recorded range [low, high]) when that equity
+    is at least the backstop fraction of the maintenance margin there (else the backstop
+    takes it all). ``hit_at``: a funded perp's (funding paid, level) at its liquidation."""
     for i in np.flatnonzero(book.iso_returns):
         k = steps[:, i]
         hit = np.flatnonzero(k >= 0)
@@ -553,38 +628,21 @@ def _iso_residuals(book: Book, r: _Run, steps: np.ndarray, funded: dict) -> np.n
             continue
         s, a, unit = int(book.iso_sign[i]), int(book.iso_asset[i]), float(book.iso_unit[i])
         kt = k[hit]
-        paid = funded[int(i)][0][kt, hit] if int(i) in funded else 0.0
-        level = funded[int(i)][1][kt, hit] if int(i) in funded else book.iso_lp[i]
-        lo, hi = r.L[kt, a, hit], r.H[kt, a, hit]
-        x = np.clip(level, lo, hi)
-        margin = book.iso_margin[i] - paid
-        equity = margin + s * unit * (x - book.iso_entry[i])
-        mmr, cum = book.iso_lines[i]
+        paid, level = hit_at.get(int(i), (0.0, book.iso_lp[i]))
+        x = np.clip(level, r.L[kt, a, hit], r.H[kt, a, hit])
+        equity = book.iso_margin[i] - paid + s * unit * (x - book.iso_entry[i])
+        _floors, mmr, cum = book.iso_lines[i]
         mm = lq.maintenance_at(unit, x, mmr, cum)
         out[hit, i] = np.where((equity > 0) & (equity >= book.iso_backstop[i] * mm), equity, 0.0)
-    return out
 
 
-def _iso_costs_and_residuals(book: Book, r: _Run, val, steps, c, d, funded, residual) -> None:
-    """Funding of isolated perps out of ``val`` (T, P) while held, their costs, and what a
-    liquidated perp keeps (``residual``) added back from its liquidation step on."""
-    n_t = r.n_t
-    for i, (paid, _level) in funded.items():
-        a = int(book.iso_asset[i])
-        usd = paid * r.C[:, a, :] if book.iso_inverse[i] else paid
-        k = steps[:, i]
-        held = ~_dead_from(k, n_t)
-        val -= np.where(held, usd, 0.0)
-        last = np.where(k >= 0, k, n_t - 1)
-        at = usd[last, np.arange(len(k))]
-        r.cost[:, book.iso_pos[i]] = -at
-        alive_end = k < 0
-        r.end[alive_end, book.iso_pos[i]] -= usd[-1, alive_end]
-        if r.pv is not None:
-            r.pv[:, :, book.iso_pos[i]] -= np.where(held, usd, 0.0).T
+def _iso_costs_and_residuals(book: Book, r: _Run, val, steps, c, d, held_funding, residual) -> None:
+    """Funding of isolated perps out of ``val`` (T, P) while held, and what a liquidated perp
+    keeps (``residual``) added back from its liquidation step on."""
+    if held_funding is not None:
+        val -= held_funding
     for i in np.flatnonzero(residual.any(axis=0)):
-        k = steps[:, i]
-        val += np.where(_dead_from(k, n_t), residual[:, i][None, :], 0.0)
+        val += np.where(_dead_from(steps[:, i], r.n_t), residual[:, i][None, :], 0.0)
 
 
 def _cross_funding(book: Book, r: _Run) -> dict:
