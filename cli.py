@@ -351,6 +351,7 @@ def print_matrix(p, res) -> None:
 
 
 def print_stress(p, rep) -> None:
+    from engine.attribution import status_text
     s = rep["scenario"]
     span = f" x {s['bar']}, {when(s['start'])} → {when(s['end'])}" if s.get("bar") else ""
     print(f"{p.name} — {s['name']} ({s['steps']} step{'s' if s['steps'] != 1 else ''}{span})\n")
@@ -363,11 +364,11 @@ def print_stress(p, rep) -> None:
                 at = f"{when(r['liquidation_time'])} ({at})"
             elif r.get("liquidation_label") and r["liquidation_label"] != at:
                 at += f" ({r['liquidation_label']})"
-        status = "—"
-        if r.get("liquidated_with"):
-            status = f"liquidated with account {r['liquidated_with']}"
-        elif r["liquidated"]:
-            status = "LIQUIDATED " + at
+        status = status_text(r.get("liquidated_with"), r["liquidated"])
+        if status == "ok":
+            status = "—"
+        elif not r.get("liquidated_with"):
+            status += " " + at
         rows.append([r["id"], r["kind"] + (f" {r['side']}" if r.get("side") else ""), r["asset"],
                      pct(rep["moves"].get(r["asset"])), price(r["liquidation_price"]), status,
                      money(r["value_before"]), money(r["value_after"]), money(r["pnl"])])

@@ -136,6 +136,23 @@ def pnl_by_asset(book: Book, pnl: PnL) -> dict[str, float]:
     return out
 
 
+def liquidated_with(book: Book) -> list[str | None]:
+    """Per position, the account a cross perp is liquidated with (None for the others): a
+    cross perp's fate is its account's, so reports say "liquidated with account X"."""
+    out: list[str | None] = [None] * book.n_positions
+    for k, i in enumerate(book.cross_pos):
+        out[int(i)] = book.account_ids[int(book.cross_account[k])]
+    return out
+
+
+def status_text(account: str | None, liquidated: bool) -> str:
+    """How a position's fate reads in a table: "liquidated with account X", "LIQUIDATED"
+    or "ok"."""
+    if not liquidated:
+        return "ok"
+    return f"liquidated with account {account}" if account else "LIQUIDATED"
+
+
 def pnl_by_position(book: Book, pnl: PnL) -> dict[str, float]:
     """P&L per position id (its costs included), plus one line per cross account for what is
     in no position: ``"<account id> (wallet and collateral)"`` -- adds up to the total."""

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import liquidation as lq
-from .attribution import (account_liquidation_step, outcome_pnl, pnl_by_asset,
-                          pnl_by_position)
+from .attribution import (account_liquidation_step, liquidated_with, outcome_pnl, pnl_by_asset,
+                          pnl_by_position, status_text)
 from .book import Book, compile_book
 from .portfolio import Loan, Perp, Portfolio
 from .replay import PricePaths, max_drawdown, run_book
@@ -155,6 +155,7 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
     liq_rows = _liq_rows or {r["id"]: r for r in liquidation_prices(p, book)}
     by_id = {pos.id: pos for pos in p.positions}
     labels = scenario.labels
+    with_account = liquidated_with(book)
     positions = []
     for i, pid in enumerate(book.ids):
         step = int(out.liq_step[0, i])
@@ -173,8 +174,8 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
             row["margin_mode"] = pos.margin_mode
             if pos.account:
                 row["account"] = pos.account
-                if pos.margin_mode == "cross":      # its account's fate, not its own
-                    row["liquidated_with"] = pos.account if step >= 0 else None
+            if with_account[i]:                     # its account's fate, not its own
+                row["liquidated_with"] = with_account[i] if step >= 0 else None
         positions.append(row)
     acc_step = account_liquidation_step(book, out.liq_step)[0]
     accounts = []
@@ -288,6 +289,8 @@ class ShockResult:
     portfolio_after: float
     by_asset: dict[str, float]
     accounts: list[dict] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)          # per position (attribution)
+    by_position: dict[str, float] = field(default_factory=dict)   # adds up to the P&L
 
     @property
     def pnl(self) -> np.ndarray:
@@ -311,10 +314,13 @@ def shock(book: Book, betas: dict[str, float], btc_move: float) -> ShockResult:
                  "value_after": float(out.account_value[0, -1, j]), "liquidated": bool(acc_liq[j]),
                  "margin_ratio": float(out.account_margin_ratio[0, -1, j])}
                 for j, aid in enumerate(book.account_ids)]
+    parts = outcome_pnl(book, out, 0)
+    liquidated = out.liq_step[0] >= 0
     return ShockResult(float(btc_move), moves, list(book.ids), list(book.labels), list(book.kinds),
-                       before, after, out.liq_step[0] >= 0, float(out.value[0, 0]),
-                       float(out.value[0, -1]), pnl_by_asset(book, outcome_pnl(book, out, 0)),
-                       accounts)
+                       before, after, liquidated, float(out.value[0, 0]),
+                       float(out.value[0, -1]), pnl_by_asset(book, parts), accounts,
+                       [status_text(a, bool(x)) for a, x in zip(liquidated_with(book), liquidated)],
+                       pnl_by_position(book, parts))
 
 
 @dataclass

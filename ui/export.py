@@ -199,7 +199,7 @@ def html_report(window) -> str:
         parts.append(_table(["Position", "Asset", "Kind", "Asset move", "Value today", "Value after", "P&L", "Status"],
                             [[s.ids[i], s.assets[i], s.kinds[i], fmt_pct(s.moves.get(s.assets[i])),
                               fmt_money(s.value_before[i]), fmt_money(s.value_after[i]),
-                              fmt_money(s.pnl[i], signed=True), "LIQUIDATED" if s.liquidated[i] else "ok"]
+                              fmt_money(s.pnl[i], signed=True), s.status[i]]
                              for i in range(len(s.ids))], {3, 4, 5, 6},
                             ["liq" if l else "" for l in s.liquidated]))
         sv = window.shock_view

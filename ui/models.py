@@ -573,7 +573,8 @@ class PricesModel(_ListModel):
     HEADERS = ("Asset", "Price (USD)", "Beta to BTC", "Used by")
     TIPS = ("Asset symbol.", "Today's price in USD; every scenario moves prices from here.",
             "Beta to BTC from the bundled calibration (override it in the Shock view): a BTC move "
-            "r moves this asset by (1 + r)^beta − 1.", "Number of positions that use the asset.")
+            "r moves this asset by (1 + r)^beta − 1.",
+            "Number of positions and cross accounts (collateral) that use the asset.")
 
     KEYS = ("asset", "price", "beta", "used")
     EDITABLE_COLUMNS = 2
@@ -623,6 +624,11 @@ class PricesModel(_ListModel):
             elif isinstance(raw.get("asset"), str):
                 assets.add(raw["asset"].upper())
             for a in assets:
+                out[a] = out.get(a, 0) + 1
+        for acc in self.owner.doc.accounts:       # cross accounts' collateral legs
+            legs = acc.get("collateral")
+            for a in {str(leg["asset"]).upper() for leg in legs if isinstance(leg, dict) and
+                      isinstance(leg.get("asset"), str)} if isinstance(legs, list) else ():
                 out[a] = out.get(a, 0) + 1
         return out
 

@@ -374,7 +374,8 @@ class ReplayView(QWidget):
             pnl = v_k - p["value_before"]
             step = p["liquidation_step"]
             if p["liquidated"] and step <= k:
-                status = f"LIQUIDATED at step {step}"
+                status = (f"liquidated with account {p['liquidated_with']} at step {step}"
+                          if p.get("liquidated_with") else f"LIQUIDATED at step {step}")
             elif p["liquidated"]:
                 status = f"alive (liquidated at step {step})"
             else:
