@@ -281,8 +281,10 @@ def test_replay_with_scrubber_and_liquidation_marks(window, qtbot):
     rv.timeline.setValue(last)
     assert rv.step == last
     statuses = rv.positions_model.column_values(7)
-    liquidated = [s for s in statuses if s.startswith("LIQUIDATED")]
+    # a cross perp reads "liquidated with account X at step k"
+    liquidated = [s for s in statuses if s.lower().startswith("liquidated")]
     assert len(liquidated) == res.report["portfolio"]["liquidated_positions"] > 0
+    assert any(s.startswith("liquidated with account exchange-cross") for s in statuses)
     assert len(rv.value_chart.liq.points()) >= 1
 
 
