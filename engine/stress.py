@@ -49,6 +49,7 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
     """
     book = book or compile_book(p)
     iso_lp = {book.ids[i]: book.iso_lp[k] for k, i in enumerate(book.iso_pos)}
+    iso_k = {book.ids[i]: k for k, i in enumerate(book.iso_pos)}
     cross_index = {book.ids[i]: k for k, i in enumerate(book.cross_pos)}
     rows = []
     loan_index = {book.ids[i]: j for j, i in enumerate(book.loan_pos)}
@@ -60,7 +61,8 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
             row["margin_mode"] = pos.margin_mode
             if pos.margin_mode == "isolated":
                 row["liquidation_price"] = _f(iso_lp[pos.id])
-                row["margin"] = pos.margin
+                row["margin"] = float(book.iso_margin[iso_k[pos.id]])
+                row["margin_asset"] = pos.asset if pos.inverse else "USD"
             else:
                 # a cross perp is liquidated with its account: the price of its asset at which
                 # the account is (other prices held), and the move to it

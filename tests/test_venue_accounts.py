@@ -211,6 +211,20 @@ def test_funding_drains_margin_until_liquidation():
     assert sum(rep["by_asset"].values()) == pytest.approx(-8500.0)
 
 
+def test_funding_moves_the_liquidation_price_bybit_y3():
+    """LIQUIDATION.md Y3: Bybit 1 BTC long at 20,000, 50x (IM 400, MM 100): LP 19,700; after a
+    200 USDT funding fee (1 % of 20,000 for one 8-hour interval) the LP is 19,900."""
+    p, book = _book({"prices": {"BTC": 20000}, "positions": [
+        {"id": "y", "kind": "perp", "asset": "BTC", "side": "long", "quantity": 1,
+         "entry_price": 20000, "leverage": 50, "venue": "bybit", "funding_rate": 0.01}]})
+    assert book.iso_lp[0] == pytest.approx(19700.0)
+    close = np.array([[[20000.0], [20000.0]]])
+    for low, liquidated in ((19950.0, False), (19890.0, True)):
+        out = run_book(book, PricePaths(close, np.array([[[20000.0], [low]]])), hours=[0.0, 8.0])
+        assert bool(out.liq_step[0, 0] == 1) is liquidated
+        assert out.cost_end[0, 0] == pytest.approx(-200.0)
+
+
 def test_cross_funding_and_monte_carlo_costs():
     p, book = _book({"prices": {"BTC": 85000}, "accounts": [{"id": "a", "wallet_balance": 10000}],
                      "positions": [dict(LONG_10X, margin_mode="cross", account="a", leverage=None)]})
