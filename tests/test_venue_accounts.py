@@ -441,3 +441,25 @@ def test_editor_marks_a_bad_collateral_cell_and_drops_its_account():
     assert [x.id for x in v.portfolio.positions] == ["inv", "ln"]
     # the typed text is kept
     assert doc.to_dict()["accounts"][0]["collateral"][2] == {"asset": "XYZ", "quantity": 5}
+
+
+def test_accounts_table_edits_collateral_with_undo(qtbot):
+    """The editor's accounts table: a Collateral cell typed as text becomes legs (ratio kept
+    as a field), shows back as text, is undoable, and a bad ratio marks that cell."""
+    from ui.document import Document
+    from ui.models import PortfolioDocument
+    doc = PortfolioDocument()
+    doc.load(Document(json.loads(json.dumps(ALL_FIELDS))), None)
+    m = doc.accounts
+    col = m.KEYS.index("collateral")
+    assert m.data(m.index(0, col)) == "USDE 10000 @ratio0.9; BTC 0.1"
+    assert m.setData(m.index(0, col), "USDE 8000 @ratio0.85; BTC 0.1")
+    assert doc.doc.accounts[0]["collateral"][0] == {"asset": "USDE", "quantity": 8000.0,
+                                                    "collateral_ratio": 0.85}
+    assert doc.doc.to_dict()["accounts"][0]["collateral"][0]["quantity"] == 8000.0
+    m.setData(m.index(0, col), "USDE 8000 @ratio1.5")
+    assert "at most 1" in doc.validation.accounts[(0, "collateral")].message
+    doc.undo.undo()
+    doc.undo.undo()
+    assert doc.doc.accounts[0]["collateral"] == ALL_FIELDS["accounts"][0]["collateral"]
+    del doc
