@@ -113,6 +113,15 @@ def outcome_pnl(book: Book, out, path: int | None = None) -> PnL:
     return PnL(position, cost.sum(axis=0), wallet, collateral)
 
 
+def cost_lines(book: Book, pnl: PnL) -> dict[str, float]:
+    """``{"funding": perps' funding, "interest": loans' interest}`` of ``pnl`` (USD,
+    negative: paid)."""
+    kinds = np.asarray(book.kinds)
+    costs = np.asarray(pnl.costs, float)
+    return {key: float(costs[kinds == kind].sum()) if len(kinds) else 0.0
+            for key, kind in ((FUNDING_KEY, "perp"), (INTEREST_KEY, "loan"))}
+
+
 def pnl_by_asset(book: Book, pnl: PnL) -> dict[str, float]:
     """P&L per label asset (price P&L), ``"funding"`` and ``"interest"`` lines, minus the
     wallet per liquidated account (``wallet_key``) and each collateral leg's P&L
@@ -121,9 +130,7 @@ def pnl_by_asset(book: Book, pnl: PnL) -> dict[str, float]:
     out: dict[str, float] = {}
     for label, x in zip(book.labels, np.asarray(pnl.position, float)):
         out[label] = out.get(label, 0.0) + float(x)
-    kinds = np.asarray(book.kinds)
-    for key, kind in ((FUNDING_KEY, "perp"), (INTEREST_KEY, "loan")):
-        x = float(np.asarray(pnl.costs)[kinds == kind].sum()) if len(kinds) else 0.0
+    for key, x in cost_lines(book, pnl).items():
         if x:
             out[key] = out.get(key, 0.0) + x
     for aid, w in zip(book.account_ids, np.asarray(pnl.wallet, float)):

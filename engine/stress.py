@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import liquidation as lq
-from .attribution import (account_liquidation_step, liquidated_with, outcome_pnl, pnl_by_asset,
-                          pnl_by_position, status_text)
+from .attribution import (account_liquidation_step, cost_lines, liquidated_with, outcome_pnl,
+                          pnl_by_asset, pnl_by_position, status_text)
 from .book import Book, compile_book
 from .portfolio import Loan, Perp, Portfolio
 from .replay import PricePaths, max_drawdown, run_book
@@ -204,9 +204,7 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
                              0, : (step + 1 if liquidated else None), j]))})
     parts = outcome_pnl(book, out, 0)
     by_asset = pnl_by_asset(book, parts)
-    kinds = np.asarray(book.kinds)
-    costs = {"funding": float(parts.costs[kinds == "perp"].sum()) if len(kinds) else 0.0,
-             "interest": float(parts.costs[kinds == "loan"].sum()) if len(kinds) else 0.0,
+    costs = {**cost_lines(book, parts),
              "hours": float(scenario_hours(scenario)[-1]) if scenario.times else 0.0}
     value = out.value[0]
     v0, v1 = float(value[0]), float(value[-1])
