@@ -92,7 +92,7 @@ COLUMNS: tuple[Column, ...] = (
            "inverse perp (Binance BTCUSD 100, altcoins 10; Bybit 1).", True),
     Column("funding_rate", "Funding rate", ("perp",), "number", "Funding rate per interval "
            "(0.01% = 0.0001; positive: longs pay). It accrues in replays and Monte Carlo.", True),
-    Column("funding_interval_hours", "Funding every (h)", ("perp",), "number", "Hours between "
+    Column("funding_interval_hours", "Funding (h)", ("perp",), "number", "Hours between "
            "funding payments (empty: the venue's, 8 h; Hyperliquid 1 h).", True),
     Column("cost_basis", "Cost basis", ("spot",), "number", "Average purchase price, USD "
            "(optional, for your reference).", True),
