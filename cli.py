@@ -183,15 +183,16 @@ def _warn(warnings) -> None:
 
 def cmd_liquidation(args) -> int:
     from engine.book import compile_book
-    from engine.stress import liquidation_prices
+    from engine.stress import account_rows, liquidation_prices
     from engine.venue_check import venue_issues
     p = _load(args.portfolio)
     book = compile_book(p)
     rows = liquidation_prices(p, book)
+    accounts = account_rows(book)
     warnings = list(book.warnings) + venue_issues(rows)
     venue = any(r["venue_liquidation_price"] is not None for r in rows)
     if args.json:
-        print(dump_json({"portfolio": p.name, "positions": rows,
+        print(dump_json({"portfolio": p.name, "positions": rows, "accounts": accounts,
                          "warnings": [str(w) for w in warnings]}))
     else:
         out = []
@@ -200,16 +201,39 @@ def cmd_liquidation(args) -> int:
             if r["kind"] == "loan":
                 extra = f"HF {r['health_factor']:.3f}" if r.get("health_factor") is not None else ""
             elif r["kind"] == "perp":
-                extra = f"{r['side']} {r['margin_mode']}" + (f" ({r['account']})" if r.get("account") else "")
+                extra = f"{r['side']} {r['margin_mode']}"
+                if r.get("account"):
+                    extra += f" (account {r['account']})"
             out.append([r["id"], r["kind"], r["asset"], extra, price(r["price"]),
                         price(r["liquidation_price"]), pct(r["distance"])]
                        + ([price(r["venue_liquidation_price"])] if venue else []))
         print(f"{p.name}: liquidation prices at today's prices (other prices held)\n")
         print(table(["position", "kind", "asset", "", "price", "liquidation", "distance"]
                     + (["venue's"] if venue else []), out, right={4, 5, 6, 7}))
+        if accounts:
+            print("\nCross perps are liquidated with their account: their price above is the one "
+                  "that liquidates the account.\n")
+            print_accounts_today(accounts)
     _warn(warnings)
     past = [w for w in book.warnings if "liquidat" in w.message and "step 0" in w.message]
     return EXIT_PAST_LIQUIDATION if past else 0
+
+
+def print_accounts_today(accounts) -> None:
+    """Each cross account: adjusted equity against maintenance, and the move of each asset it
+    is exposed to (perps and collateral) that liquidates it, other prices held."""
+    rows = []
+    for a in accounts:
+        coll = ", ".join(f"{c['quantity']:,.6g} {c['asset']} ({money(c['adjusted_value'])})"
+                         for c in a["collateral"]) or "—"
+        moves = "; ".join(f"{m['asset']} {price(m['liquidation_price'])} ({pct(m['distance'])})"
+                          for m in a["liquidation"]) or "—"
+        rows.append([a["id"], money(a["wallet_balance"]), coll, money(a["adjusted_equity"]),
+                     money(a["maintenance_margin"]),
+                     f"{a['margin_ratio'] * 100:.1f}%" if a["margin_ratio"] is not None else "—",
+                     moves])
+    print(table(["cross account", "wallet", "collateral (adjusted)", "adj. equity", "maint. margin",
+                 "margin ratio", "liquidated at (others held)"], rows, right={1, 3, 4, 5}))
 
 
 def _parse_assign(values, flag) -> dict[str, float]:
@@ -346,6 +370,7 @@ def print_matrix(p, res) -> None:
 
 
 def print_stress(p, rep) -> None:
+    from engine.attribution import status_text
     s = rep["scenario"]
     span = f" x {s['bar']}, {when(s['start'])} → {when(s['end'])}" if s.get("bar") else ""
     print(f"{p.name} — {s['name']} ({s['steps']} step{'s' if s['steps'] != 1 else ''}{span})\n")
@@ -358,25 +383,40 @@ def print_stress(p, rep) -> None:
                 at = f"{when(r['liquidation_time'])} ({at})"
             elif r.get("liquidation_label") and r["liquidation_label"] != at:
                 at += f" ({r['liquidation_label']})"
+        status = status_text(r.get("liquidated_with"), r["liquidated"])
+        if status == "ok":
+            status = "—"
+        elif not r.get("liquidated_with"):
+            status += " " + at
         rows.append([r["id"], r["kind"] + (f" {r['side']}" if r.get("side") else ""), r["asset"],
-                     pct(rep["moves"].get(r["asset"])), price(r["liquidation_price"]),
-                     "LIQUIDATED " + at if r["liquidated"] else "—",
+                     pct(rep["moves"].get(r["asset"])), price(r["liquidation_price"]), status,
                      money(r["value_before"]), money(r["value_after"]), money(r["pnl"])])
     print(table(["position", "kind", "asset", "move", "liq. price", "liquidation", "value before",
                  "value after", "P&L"], rows, right={3, 4, 6, 7, 8}))
     if rep["accounts"]:
         print()
-        print(table(["cross account", "wallet", "value before", "value after", "P&L", "status"],
-                    [[a["id"], money(a["wallet_balance"]), money(a["value_before"]),
-                      money(a["value_after"]), money(a["pnl"]),
+        print(table(["cross account", "wallet", "collateral", "value before", "value after", "P&L",
+                     "status"],
+                    [[a["id"], money(a["wallet_balance"]),
+                      ", ".join(f"{c['asset']} {money(c['value_before'])} → {money(c['value_after'])}"
+                                for c in a.get("collateral", [])) or "—",
+                      money(a["value_before"]), money(a["value_after"]), money(a["pnl"]),
                       (f"LIQUIDATED {when(a['liquidation_time'])} (step {a['liquidation_step']})"
                        if a.get("liquidation_time") else f"LIQUIDATED step {a['liquidation_step']}")
                       if a["liquidated"] else "ok"]
-                     for a in rep["accounts"]], right={1, 2, 3, 4}))
+                     for a in rep["accounts"]], right={1, 3, 4, 5}))
+    by = rep["by_asset"]
+    print()
+    print(table(["P&L by source", "P&L"], [[k, money(v)] for k, v in by.items()]
+                + [["total", money(sum(by.values()))]], right={1}))
     pf = rep["portfolio"]
     print(f"\nPortfolio: {money(pf['value_before'])} → {money(pf['value_after'])}  "
           f"P&L {money(pf['pnl'])} ({pct(pf['pnl_fraction'])}), max drawdown "
           f"{pf['max_drawdown'] * 100:.1f}%, {pf['liquidated_positions']} position(s) liquidated")
+    costs = rep.get("costs") or {}
+    if costs.get("funding") or costs.get("interest"):
+        print(f"Costs over {costs['hours']:,.0f} h: funding {money(costs['funding'])}, interest "
+              f"{money(costs['interest'])} (included above; negative: paid)")
     proxies = {a: m for a, m in rep["method"].items() if m.startswith("proxy")}
     if proxies:
         print("Assets not in the scenario data: " + "; ".join(f"{a} {m}" for a, m in proxies.items()))

@@ -5,15 +5,21 @@ Columns (header names are case-insensitive; common exchange-export aliases accep
 
     id, kind, asset, side, quantity, entry_price, leverage, isolated_margin, margin_mode,
     account, venue, maintenance_margin_rate, maintenance_amount, cost_basis, price,
-    collateral, debt, close_factor, liquidation_bonus, preset, wallet_balance
+    collateral, debt, close_factor, liquidation_bonus, preset, wallet_balance,
+    contract_type, contract_size, funding_rate, funding_interval_hours
 
 * ``kind`` is spot, perp, loan or account (an account row gives ``id``, ``wallet_balance``
-  and optionally ``venue``). Without a kind column: rows with a side are perps, else spot.
+  and optionally ``venue`` and ``collateral``). Without a kind column: rows with a side are
+  perps, else spot.
 * ``price`` sets today's price of the row's asset (the last row wins).
 * loans: ``collateral`` = ``ETH:12:0.83`` (asset:quantity[:liquidation threshold[:bonus]]),
-  several joined with ``|``; ``debt`` = ``USDC:18000``. A row is a loan without a kind
-  column only when its collateral reads as such a leg: a bare number in a ``collateral``
-  column (a margin figure in exchange exports) is an error, never a loan.
+  several joined with ``|``; ``debt`` = ``USDC:18000``; rates as options: ``USDC 18000
+  @borrow5%``, ``ETH 12 @LT0.83 @supply2%``. A row is a loan without a kind column only
+  when its collateral reads as such a leg: a bare number in a ``collateral`` column (a margin
+  figure in exchange exports) is an error, never a loan.
+* accounts: ``collateral`` = ``USDE:10000:0.9|BTC:0.1`` (asset:quantity[:collateral ratio]).
+* perps: ``contract_type`` linear or inverse (coin-margined: quantity in contracts of
+  ``contract_size`` USD); ``funding_rate`` per ``funding_interval_hours``.
 * symbols such as BTCUSDT, BTCEUR, BTC-PERP, BTC-USDT-SWAP or BTC/USDT:USDT are reduced to
   the base asset (:func:`engine.parsing.normalize_symbol`); 1000x contract names (``kPEPE``,
   ``1000PEPEUSDT``) become the asset with quantity, entry price, price and cost basis
@@ -35,9 +41,9 @@ import io
 from pathlib import Path
 
 from .errors import InputError
-from .parsing import (DecimalConventionError, LegSyntaxError, asset_symbol, file_uses_decimal_comma,
-                      number_or_text, parse_leg, parse_number, point_notation, split_legs,
-                      split_multiplier)
+from .parsing import (COLLATERAL_POSITIONAL, LOAN_POSITIONAL, DecimalConventionError,
+                      LegSyntaxError, asset_symbol, file_uses_decimal_comma, number_or_text,
+                      parse_leg, parse_number, point_notation, split_legs, split_multiplier)
 from .portfolio import Portfolio, account_from_dict, position_from_dict
 
 ALIASES = {
@@ -63,6 +69,10 @@ ALIASES = {
     "liquidation_bonus": ("liquidation_bonus", "bonus"),
     "preset": ("preset", "protocol"),
     "wallet_balance": ("wallet_balance", "wallet"),
+    "contract": ("contract_type", "contract_kind"),
+    "contract_size": ("contract_size", "contract_value"),
+    "funding_rate": ("funding_rate", "funding"),
+    "funding_interval_hours": ("funding_interval_hours", "funding_interval"),
 }
 _TEXT_FIELDS = ("id", "kind", "asset", "side", "margin_mode", "account", "venue", "preset")
 _SCALED_BY_MULTIPLIER = {"quantity": 1, "entry_price": -1, "price": -1, "cost_basis": -1}
@@ -72,20 +82,24 @@ _KIND_ALIASES = {"spot": "spot", "wallet": "spot", "coin": "spot", "perp": "perp
                  "account": "account", "cross_account": "account"}
 
 
-def _legs(text: str, column: str, where: str, strict: bool = True) -> list[dict]:
+def _legs(text: str, column: str, where: str, strict: bool = True,
+          positional: tuple[str, ...] = LOAN_POSITIONAL) -> list[dict]:
     """A collateral/debt cell as leg dicts (:func:`engine.parsing.parse_leg`). Tolerant
     (``strict`` False): a part that is not a leg is kept as ``{"asset": part}`` for the
     editor to mark."""
     legs = []
+    shape = "ASSET:QUANTITY" + "".join(
+        f"[:{'LT' if k == 'liquidation_threshold' else 'BONUS' if k == 'liquidation_bonus' else 'RATIO'}"
+        for k in positional) + "]" * len(positional)
     for part in split_legs(text):
         try:
-            leg = parse_leg(part)
+            leg = parse_leg(part, positional)
             if strict and "quantity" not in leg:
                 raise LegSyntaxError(part)
         except LegSyntaxError:
             if strict:
-                raise InputError("must look like ASSET:QUANTITY[:LT[:BONUS]], several joined "
-                                 "with |", field=column, value=part, source=where) from None
+                raise InputError(f"must look like {shape}, several joined with |", field=column,
+                                 value=part, source=where) from None
             leg = {"asset": part}
         legs.append(leg)
     return legs
@@ -211,6 +225,11 @@ def _read(path, text, strict: bool):
             acc = {"id": get("id"), "wallet_balance": get("wallet_balance") or get("quantity")}
             if get("venue"):
                 acc["venue"] = get("venue").lower()
+            if get("collateral"):
+                acc["collateral"] = _legs(get("collateral"), "collateral", where, strict,
+                                          COLLATERAL_POSITIONAL)
+                if acc["wallet_balance"] is None:
+                    del acc["wallet_balance"]
             if strict:
                 parsed["accounts"].append(account_from_dict(acc, len(accounts), where))
             accounts.append(acc)
@@ -247,9 +266,12 @@ def _read(path, text, strict: bool):
                 elif "side" not in d:
                     d["side"] = "long"
                 for key in ("entry_price", "leverage", "isolated_margin", "account",
-                            "maintenance_margin_rate", "maintenance_amount"):
+                            "maintenance_margin_rate", "maintenance_amount", "contract_size",
+                            "funding_rate", "funding_interval_hours"):
                     if get(key) is not None:
                         d[key] = _scaled(get(key), mult, _SCALED_BY_MULTIPLIER.get(key, 0))
+                if get("contract"):
+                    d["contract"] = get("contract").lower()
                 if get("venue"):
                     d["venue"] = get("venue").lower()
                 mode = get("margin_mode")
@@ -267,7 +289,8 @@ def _read(path, text, strict: bool):
     if not strict:                              # numbers as numbers where they read as one
         prices = {a: number_or_text(v) for a, v in prices.items()}
         for acc in accounts:
-            acc["wallet_balance"] = number_or_text(acc.get("wallet_balance"))
+            if "wallet_balance" in acc:
+                acc["wallet_balance"] = number_or_text(acc.get("wallet_balance"))
     raw_portfolio = {"format": "crashlab.portfolio/1", "name": path.stem, "prices": prices,
                      "accounts": accounts, "positions": positions}
     return raw_portfolio, parsed

@@ -6,7 +6,11 @@ Formulas follow LIQUIDATION.md (``s`` = +1 long, -1 short, ``Q`` > 0, prices in 
   the tier chosen at the liquidation notional (iterated until stable);
 * Bybit classic isolated: ``LP = EP - s*(M - MM_entry)/Q`` with MM evaluated at entry value;
 * OKX isolated: ``LP = (Q*EP - s*M) / (Q*(1 - s*(mmr + fee)))`` with the tier by quantity;
-* cross account: equity ``W + sum s_i*Q_i*(P_i - EP_i)`` equals ``sum MM_i(Q_i*P_i)``;
+* coin-margined (inverse) perp, ``U = Q*contract_size`` USD, margin ``WB`` in the coin
+  (Binance COIN-M): ``LP = (U*mmr + s*U) / (WB + cum + s*U/EP)``, tier by the coin notional
+  ``U/P``; Bybit inverse: MM fixed at the entry value ``U/EP`` (coin);
+* cross account: adjusted equity ``W + sum_c q_c*P_c*ratio_c + sum s_i*Q_i*(P_i - EP_i)``
+  (inverse members ``s*U*(P/EP - 1)``) equals the summed MM (inverse ``U*mmr - cum*P`` in USD);
 * loans: ``HF = sum q_c*P_c*LT_c / sum q_d*P_d``; liquidation price where HF = 1.
 
 All arithmetic is float64; rounding is for display only. ``None`` means no price liquidates.
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .venues import TierTable, single_tier
+from .venues import TierTable
 
 
 # --------------------------------------------------------------------------- isolated perps
@@ -96,21 +100,88 @@ def hyperliquid_liquidation_price(side: int, quantity: float, entry: float, marg
     return entry - side * available / quantity / (1.0 - l * side)
 
 
+def inverse_liquidation_price(side: int, unit: float, entry: float, margin: float,
+                              mmr: float, cum: float = 0.0) -> float:
+    """Binance COIN-M one-line formula ``(U*mmr + s*U) / (WB + cum + s*U/EP)``: ``unit`` is
+    ``U = Q*contract_size`` (USD), ``margin`` and ``cum`` are in the coin. ``inf`` where every
+    price liquidates (a long whose denominator is not positive), ``nan`` where none does."""
+    den = margin + cum + side * unit / entry
+    if (side > 0 and den <= 0):
+        return np.inf
+    if side < 0 and den >= 0:
+        return np.nan
+    return unit * (mmr + side) / den
+
+
+def liquidation_level(side, unit, entry, margin, mmr, cum, inverse=False):
+    """The price at or beyond which a perp is liquidated, for margins ``margin`` (any shape:
+    one number, or a (steps, paths) array when funding drains it), over MM lines
+    ``(mmr[k], cum[k])``: equity <= max_k line_k, so the level is the max (long) / min (short)
+    of the per-line roots. Linear: ``(M + cum - s*U*EP)/(U*mmr - s*U)`` with ``U = Q``;
+    inverse: :func:`inverse_liquidation_price` per line. A long's level may be <= 0 (no price
+    liquidates), a short's ``inf`` / negative (none / every price). ``side``, ``unit``,
+    ``entry``, ``inverse`` and each ``mmr[k]``, ``cum[k]`` may be arrays that broadcast with
+    ``margin`` (several perps at once)."""
+    m = np.asarray(margin, dtype=float)
+    s = np.asarray(side, dtype=float)
+    inv = np.asarray(inverse, dtype=bool)
+    best = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(len(mmr)):
+            mk, ck = mmr[k], cum[k]
+            roots = []
+            if inv.any():
+                den = m + ck + s * unit / entry
+                ok = np.where(s > 0, den > 0, den < 0)
+                roots.append(np.where(ok, unit * (mk + s) / den, np.inf))
+            if not inv.all():
+                roots.append((m + ck - s * unit * entry) / (unit * mk - s * unit))
+            root = roots[0] if len(roots) == 1 else np.where(inv, roots[0], roots[1])
+            if best is None:
+                best = root
+            else:
+                best = np.where(s > 0, np.maximum(best, root), np.minimum(best, root))
+    return best
+
+
+def maintenance_at(unit: float, price, mmr, cum, inverse: bool = False):
+    """Maintenance margin at ``price`` (any shape) over MM lines, in the margin's unit:
+    ``max_k(U*P*mmr_k - cum_k)`` (USD) or ``max_k(U/P*mmr_k - cum_k)`` (coin)."""
+    x = np.asarray(price, dtype=float)
+    n = unit / x if inverse else unit * x
+    out = None
+    for k in range(len(mmr)):
+        line = n * mmr[k] - cum[k]
+        out = line if out is None else np.maximum(out, line)
+    return out
+
+
 @dataclass(frozen=True)
 class PerpTerms:
-    """What the liquidation of one perp needs: formula family, tier table, fee, margin."""
+    """What the liquidation of one perp needs: formula family, tier table, fee, margin, and
+    for a coin-margined perp its contract size (``margin`` is then in the coin)."""
 
     formula: str          # "binance" (generic/hyperliquid), "bybit", "okx"
     table: TierTable
     fee: float
     margin: float
+    inverse: bool = False
+    contract_size: float = 0.0
+
+    def unit(self, quantity: float) -> float:
+        """``Q`` (linear, base units) or ``U = Q*contract_size`` (inverse, USD)."""
+        return quantity * self.contract_size if self.inverse else quantity
 
 
 def isolated_liquidation_price(side: int, quantity: float, entry: float, terms: PerpTerms
                                ) -> float | None:
     """Liquidation price of an isolated perp under its venue's formula; None if none."""
     t = terms.table
-    if terms.formula == "bybit":
+    if terms.inverse:
+        mmr, cum = effective_mm_line(side, quantity, entry, terms)
+        lp = float(liquidation_level(side, terms.unit(quantity), entry, terms.margin, mmr, cum,
+                                     inverse=True))
+    elif terms.formula == "bybit":
         lp = bybit_liquidation_price(side, quantity, entry, terms.margin, t)
     elif terms.formula == "okx":
         k = t.index(quantity) if t.basis == "quantity" else t.index(quantity * entry)
@@ -126,8 +197,16 @@ def effective_mm_line(side: int, quantity: float, entry: float, terms: PerpTerms
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Per-position MM lines (mmr_k, cum_k) such that the generic root formula reproduces
     the venue's isolated LP. Bybit (MM fixed at entry) and OKX (fee in the rate, tier by
-    quantity) become single lines; generic venues keep their full tier table."""
+    quantity) become single lines; generic venues keep their full tier table. Lines are in
+    the position's own notional: USD ``Q*P`` (linear) or coin ``U/P`` (inverse: Bybit fixes
+    MM at the entry value ``U/EP``)."""
     t = terms.table
+    if terms.inverse:
+        if terms.formula == "bybit":
+            value = terms.unit(quantity) / entry
+            k = t.index(value)
+            return np.array([0.0]), np.array([-(value * t.mmr[k] - t.cum[k])])
+        return t.mmr.copy(), t.cum.copy()
     if terms.formula == "bybit":
         k = t.index(quantity * entry)
         mm_entry = quantity * entry * t.mmr[k] - t.cum[k]
@@ -148,55 +227,6 @@ def cross_liquidation_price_single(side: int, quantity: float, entry: float, wal
     margin = wallet - other_mm + other_upnl
     lp, _ = tiered_liquidation_price(side, quantity, entry, margin, table)
     return float(lp) if np.isfinite(lp) and lp > 0 else None
-
-
-def cross_account_liquidation_price(sides, quantities, entries, tables: list[TierTable],
-                                    on_asset, wallet: float, other_prices) -> float | None:
-    """Price of one asset at which a cross account reaches maintenance, the positions on
-    other assets held at ``other_prices``.
-
-    Parameters
-    ----------
-    sides, quantities, entries : sequences of length n (the account's positions)
-    tables : list of n TierTable (explicit MMR as a one-row table)
-    on_asset : bool sequence, True for the positions on the asset being moved
-    other_prices : sequence of n prices (used for positions not on the asset)
-
-    Solves ``W + sum s_i*Q_i*(P_i - EP_i) = sum MM_i(Q_i*P_i)`` for the common price x of
-    the moved positions, iterating tiers at the liquidation notional (covers hedge mode:
-    a LONG and a SHORT leg of one symbol share the price).
-    """
-    s = np.asarray(sides, dtype=float)
-    q = np.asarray(quantities, dtype=float)
-    ep = np.asarray(entries, dtype=float)
-    on = np.asarray(on_asset, dtype=bool)
-    px = np.asarray(other_prices, dtype=float)
-    if not on.any():
-        return None
-    const = wallet
-    for i in np.flatnonzero(~on):
-        const += s[i] * q[i] * (px[i] - ep[i]) - float(tables[i].maintenance(q[i] * px[i]))
-    idx = np.flatnonzero(on)
-    # start from the tiers at the current price of the moved asset
-    x = float(px[idx[0]])
-    ks = [tables[i].index(q[i] * x) for i in idx]
-    lp = None
-    for _ in range(64):
-        num = const
-        den = 0.0
-        for i, k in zip(idx, ks):
-            num += tables[i].cum[k] - s[i] * q[i] * ep[i]
-            den += q[i] * tables[i].mmr[k] - s[i] * q[i]
-        if den == 0:
-            return None
-        lp = num / den
-        new = [tables[i].index(q[i] * max(lp, 0.0)) for i in idx]
-        if new == ks:
-            break
-        ks = new
-    if lp is None or not np.isfinite(lp) or lp <= 0:
-        return None
-    return float(lp)
 
 
 # --------------------------------------------------------------------------- loans
@@ -307,10 +337,6 @@ def okx_spot_margin_liquidation_price(quote_liability: float, quote_asset: float
     return (quote_liability * k - quote_asset) / (base_asset - base_liability * k)
 
 
-def default_terms_table(mmr: float | None, cum: float | None) -> TierTable:
-    return single_tier(mmr if mmr is not None else 0.005, cum or 0.0)
-
-
 # --------------------------------------------------------------------------- summed MM
 @dataclass
 class MMCurve:
@@ -348,6 +374,79 @@ class MMCurve:
         out = np.multiply(x, self.slope[k], out=out)
         out += self.intercept[k]
         return out
+
+
+    def roots(self, x0: float) -> float | None:
+        """The zero of this piecewise-linear function nearest to ``x0`` (> 0), None if none;
+        ``x0`` itself where the value there is already <= 0."""
+        if float(self(np.array([float(x0)]))[0]) <= 0:
+            return float(x0)
+        edges = np.r_[0.0, self.breaks[self.breaks > 0], np.inf]
+        best = None
+        for k in range(len(edges) - 1):
+            lo, hi = edges[k], edges[k + 1]
+            mid = lo + 1.0 if not np.isfinite(hi) else 0.5 * (lo + hi)
+            j = int(np.searchsorted(self.breaks, mid, side="right"))
+            a, b = self.slope[j], self.intercept[j]
+            if a == 0:
+                continue
+            x = -b / a
+            if not (lo <= x <= hi) or x <= 0 or not np.isfinite(x):
+                continue
+            if best is None or abs(x - x0) < abs(best - x0):
+                best = float(x)
+        return best
+
+
+def sum_curves(curves: list[MMCurve]) -> MMCurve:
+    """The sum of piecewise-linear functions of one price (breaks merged)."""
+    if not curves:
+        return MMCurve(np.zeros(0), np.zeros(1), np.zeros(1))
+    b = np.unique(np.concatenate([c.breaks for c in curves]))
+    # a point inside every merged segment: below the first break, between breaks, above
+    pts = np.r_[b[0] - 1.0, 0.5 * (b[1:] + b[:-1]), b[-1] + 1.0] if len(b) else np.zeros(1)
+    slope = np.zeros(len(pts))
+    inter = np.zeros(len(pts))
+    for c in curves:
+        k = np.searchsorted(c.breaks, pts, side="right")
+        slope += c.slope[k]
+        inter += c.intercept[k]
+    return MMCurve(b, slope, inter)
+
+
+def linear_curve(slope: float, const: float = 0.0) -> MMCurve:
+    return MMCurve(np.zeros(0), np.array([float(slope)]), np.array([float(const)]))
+
+
+def inverse_mm_curve(unit: float, lines: tuple[np.ndarray, np.ndarray, np.ndarray]) -> MMCurve:
+    """The USD maintenance margin ``x*MM_coin(U/x) = U*mmr_k - cum_k*x`` of a coin-margined
+    perp as a function of its price x; ``lines`` ``(floors, mmr, cum)`` with floors in coin.
+    The tier of the coin notional ``U/x`` falls as x rises: breaks at ``U/floor_k``."""
+    floors, mmr, cum = lines
+    K = len(mmr)
+    b = np.array([unit / floors[k] for k in range(K - 1, 0, -1)], float)     # ascending
+    order = list(range(K - 1, -1, -1))                                       # tier per segment
+    return MMCurve(b, np.array([-cum[k] for k in order], float),
+                   np.array([unit * mmr[k] for k in order], float))
+
+
+def collateral_curve(quantity: float, ratio) -> MMCurve:
+    """Adjusted value of ``quantity`` of a collateral asset as a function of its price:
+    ``ratio`` a number, or a :class:`engine.venues.CollateralRatio` (each ratio applies to the
+    slice of the holding in its tier: in coin, a constant blended ratio; in USD value, a
+    concave piecewise-linear function with breaks at ``floor/quantity``)."""
+    q = float(quantity)
+    if not hasattr(ratio, "ratios"):
+        return linear_curve(q * float(ratio))
+    floors, caps, rs = ratio.floors, ratio.caps, ratio.ratios
+    if ratio.basis == "coin":
+        held = np.clip(q - floors, 0.0, caps - floors)
+        return linear_curve(float(np.dot(held, rs)))
+    # USD tiers: value v = q*x; slope q*r_k inside tier k, continuous
+    b = floors[1:] / q
+    width = np.where(np.isfinite(caps), caps - floors, 0.0)
+    full = np.r_[0.0, np.cumsum(width[:-1] * rs[:-1])]          # value of the tiers below
+    return MMCurve(b, q * rs, full - rs * floors)
 
 
 def mm_curve(qty: np.ndarray, lines: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> MMCurve:

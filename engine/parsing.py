@@ -404,10 +404,15 @@ class LegSyntaxError(ValueError):
 
 
 _LEG_SPLIT = re.compile(r"[;\n|]")
-_LEG_OPT = re.compile(r"^@?(lt|bonus)\s*[=:]?\s*(.*)$", re.IGNORECASE)
-_LEG_KEYWORD = re.compile(r"(?:^|[\s@])(?:lt|bonus)\s*[=:]", re.IGNORECASE)
+_LEG_OPT = re.compile(r"^@?(lt|bonus|ratio|borrow|supply)\s*[=:]?\s*(.*)$", re.IGNORECASE)
+_LEG_KEYWORD = re.compile(r"(?:^|[\s@])(?:lt|bonus|ratio|borrow|supply)\s*[=:]", re.IGNORECASE)
 _COLON = re.compile(r"\s*:\s*")
-_LEG_KEYS = ("quantity", "liquidation_threshold", "liquidation_bonus")
+#: option keywords of a leg and the fields they set
+LEG_OPTIONS = {"lt": "liquidation_threshold", "bonus": "liquidation_bonus",
+               "ratio": "collateral_ratio", "borrow": "borrow_apy", "supply": "supply_apy"}
+#: positional values after the quantity: a loan leg's, an account collateral leg's
+LOAN_POSITIONAL = ("liquidation_threshold", "liquidation_bonus")
+COLLATERAL_POSITIONAL = ("collateral_ratio",)
 
 
 def _is_number(text: str) -> bool:
@@ -423,14 +428,14 @@ def split_legs(text: str) -> list[str]:
     return [s for s in (x.strip() for x in _LEG_SPLIT.split(text or "")) if s]
 
 
-def parse_leg(item: str) -> dict:
+def parse_leg(item: str, positional: tuple[str, ...] = LOAN_POSITIONAL) -> dict:
     """One leg (see :func:`parse_legs`). Raises LegSyntaxError."""
     if ":" in item and not _LEG_KEYWORD.search(item):
         tokens = _COLON.split(item.strip())      # ETH:12:0.83[:0.05] (holdings CSV style)
-        if len(tokens) > 4:
+        if len(tokens) > 2 + len(positional):
             raise LegSyntaxError(item)
         leg = {"asset": asset_symbol(tokens[0])}
-        for key, tok in zip(_LEG_KEYS, tokens[1:]):
+        for key, tok in zip(("quantity",) + tuple(positional), tokens[1:]):
             leg[key] = number_or_text(tok.strip().lstrip("@"))
         return {k: v for k, v in leg.items() if v is not None}
     tokens = item.replace(",", " ").split() if "," in item and " " not in item else item.split()
@@ -439,7 +444,7 @@ def parse_leg(item: str) -> dict:
     if rest and (_is_number(rest[0]) or not (rest[0].startswith("@") or _LEG_OPT.match(rest[0]))):
         leg["quantity"] = number_or_text(rest[0])
         rest = rest[1:]
-    positional = ["liquidation_threshold", "liquidation_bonus"]
+    positional = list(positional)
     k = 0
     while k < len(rest):
         tok = rest[k]
@@ -456,7 +461,7 @@ def parse_leg(item: str) -> dict:
             if k >= len(rest):
                 raise LegSyntaxError(item)
             value = rest[k]
-        key = "liquidation_threshold" if name == "lt" else "liquidation_bonus"
+        key = LEG_OPTIONS[name]
         if key in positional:
             positional.remove(key)
         leg[key] = number_or_text(value)
@@ -464,20 +469,22 @@ def parse_leg(item: str) -> dict:
     return leg
 
 
-def parse_legs(text: str) -> list[dict]:
-    """Loan-leg text to leg dicts ``{"asset", "quantity"[, "liquidation_threshold"[,
-    "liquidation_bonus"]]}``; numbers as floats where they read as one, else as typed.
+def parse_legs(text: str, positional: tuple[str, ...] = LOAN_POSITIONAL) -> list[dict]:
+    """Leg text to leg dicts ``{"asset", "quantity"[, options]}``; numbers as floats where
+    they read as one, else as typed.
 
     Legs are joined with ``;``, ``|`` or new lines. A leg is ``ASSET QUANTITY`` then
-    options ``@LT0.83`` / ``LT=0.83`` / ``bonus=5%`` or bare values (threshold, bonus),
-    or ``ASSET:QUANTITY[:LT[:BONUS]]``. Assets are normalised (:func:`normalize_symbol`).
+    options ``@LT0.83`` / ``LT=0.83`` / ``bonus=5%`` / ``@ratio0.9`` / ``@borrow5%`` /
+    ``@supply2%`` (:data:`LEG_OPTIONS`) or bare values in ``positional`` order (a loan
+    leg's threshold and bonus; an account collateral leg's ratio), or
+    ``ASSET:QUANTITY[:positional...]``. Assets are normalised (:func:`normalize_symbol`).
 
     Raises
     ------
     LegSyntaxError
         A part that is not a leg.
     """
-    return [parse_leg(item) for item in split_legs(text)]
+    return [parse_leg(item, positional) for item in split_legs(text)]
 
 
 def format_legs(legs: Any) -> str:
@@ -492,9 +499,10 @@ def format_legs(legs: Any) -> str:
             parts.append(str(leg))
             continue
         text = f"{leg.get('asset', '?')} {format_number(leg.get('quantity', ''))}".strip()
-        if leg.get("liquidation_threshold") is not None:
-            text += f" @LT{format_number(leg['liquidation_threshold'])}"
-        if leg.get("liquidation_bonus") is not None:
-            text += f" @bonus{format_number(leg['liquidation_bonus'])}"
+        for key, word in (("liquidation_threshold", "LT"), ("liquidation_bonus", "bonus"),
+                          ("collateral_ratio", "ratio"), ("supply_apy", "supply"),
+                          ("borrow_apy", "borrow")):
+            if leg.get(key) is not None:
+                text += f" @{word}{format_number(leg[key])}"
         parts.append(text)
     return "; ".join(parts)

@@ -26,7 +26,10 @@ FORMAT = "crashlab.portfolio/1"
 KINDS = ("spot", "perp", "loan")
 SIDES = ("long", "short")
 MARGIN_MODES = ("isolated", "cross")
+CONTRACTS = ("linear", "inverse")
 MAX_LEVERAGE = 200.0
+MAX_FUNDING_RATE = 0.1          # per funding interval (venues cap it near 0.3 %-4 %)
+MAX_APY = 10.0                  # 1,000 % a year: beyond it, a percent typed as a fraction
 
 
 # --------------------------------------------------------------------------- fields
@@ -120,6 +123,10 @@ class Perp:
     venue: str | None = None
     maintenance_margin_rate: float | None = None
     maintenance_amount: float | None = None
+    contract: str = "linear"                  # "inverse": coin-margined, quantity in contracts
+    contract_size: float | None = None        # USD per contract (inverse)
+    funding_rate: float | None = None         # per funding interval; positive: longs pay
+    funding_interval_hours: float | None = None
     extra: dict = field(default_factory=dict)
     kind: str = field(default="perp", init=False)
 
@@ -132,13 +139,30 @@ class Perp:
         return (self.asset,)
 
     @property
-    def margin(self) -> float:
-        """Isolated wallet balance WB: ``isolated_margin`` or ``Q*EP/leverage``."""
+    def inverse(self) -> bool:
+        return self.contract == "inverse"
+
+    def notional_usd(self, contract_size: float | None = None) -> float:
+        """USD notional at entry: ``Q*EP`` (linear) or ``Q*contract_size`` (inverse)."""
+        if self.inverse:
+            return self.quantity * float(contract_size if contract_size is not None
+                                         else self.contract_size or 0.0)
+        return self.quantity * self.entry_price
+
+    def margin_for(self, contract_size: float | None = None) -> float:
+        """Isolated wallet balance WB, in USD (linear) or in the coin (inverse):
+        ``isolated_margin``, else the entry notional / leverage (``Q*EP/L`` or ``Q*CS/(EP*L)``)."""
         if self.isolated_margin is not None:
             return self.isolated_margin
         if self.leverage:
-            return self.quantity * self.entry_price / self.leverage
+            n = self.notional_usd(contract_size)
+            return (n / self.entry_price if self.inverse else n) / self.leverage
         return 0.0
+
+    @property
+    def margin(self) -> float:
+        """Isolated wallet balance WB (USD; the coin for an inverse perp)."""
+        return self.margin_for()
 
 
 @dataclass
@@ -147,6 +171,8 @@ class Leg:
     quantity: float
     liquidation_threshold: float | None = None
     liquidation_bonus: float | None = None
+    supply_apy: float | None = None       # collateral legs: interest earned, a year
+    borrow_apy: float | None = None       # debt legs: interest owed, a year
     extra: dict = field(default_factory=dict)
 
 
@@ -175,11 +201,30 @@ class Loan:
 
 
 @dataclass
+class CollateralLeg:
+    """An asset held as margin in a cross account: counts at price x ``collateral_ratio``
+    (the venue's published ratio when not given)."""
+
+    asset: str
+    quantity: float
+    collateral_ratio: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
 class Account:
     id: str
-    wallet_balance: float
+    wallet_balance: float = 0.0                # USD
     venue: str | None = None
+    collateral: list[CollateralLeg] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for leg in self.collateral:
+            seen.setdefault(leg.asset, None)
+        return tuple(seen)
 
 
 Position = Spot | Perp | Loan
@@ -208,10 +253,14 @@ class Portfolio:
 
     @property
     def assets(self) -> tuple[str, ...]:
-        """Every asset referenced by a position, in order of first use."""
+        """Every asset referenced by a position or held as account collateral, in order of
+        first use (positions first)."""
         seen: dict[str, None] = {}
         for pos in self.positions:
             for a in pos.assets:
+                seen.setdefault(a, None)
+        for acc in self.accounts:
+            for a in acc.assets:
                 seen.setdefault(a, None)
         return tuple(seen)
 
@@ -222,10 +271,13 @@ class Portfolio:
 # --------------------------------------------------------------------------- parsing
 _SPOT_KEYS = {"id", "kind", "asset", "quantity", "cost_basis"}
 _PERP_KEYS = {"id", "kind", "asset", "side", "quantity", "entry_price", "leverage", "isolated_margin",
-              "margin_mode", "account", "venue", "maintenance_margin_rate", "maintenance_amount"}
+              "margin_mode", "account", "venue", "maintenance_margin_rate", "maintenance_amount",
+              "contract", "contract_size", "funding_rate", "funding_interval_hours"}
 _LOAN_KEYS = {"id", "kind", "collateral", "debt", "close_factor", "liquidation_bonus", "preset"}
-_LEG_KEYS = {"asset", "quantity", "liquidation_threshold", "liquidation_bonus"}
-_ACCOUNT_KEYS = {"id", "wallet_balance", "venue"}
+_LEG_KEYS = {"asset", "quantity", "liquidation_threshold", "liquidation_bonus", "supply_apy",
+             "borrow_apy"}
+_COLLATERAL_KEYS = {"asset", "quantity", "collateral_ratio"}
+_ACCOUNT_KEYS = {"id", "wallet_balance", "venue", "collateral"}
 _TOP_KEYS = {"format", "name", "prices", "accounts", "positions"}
 
 
@@ -300,6 +352,15 @@ def position_from_dict(raw: Any, index: int = 0, source: str | None = None) -> P
                                             upper_inclusive=False, source=source),
             maintenance_amount=_number(raw.get("maintenance_amount"), field="maintenance_amount",
                                        position=pid, allow_none=True, source=source),
+            contract=_choice(raw.get("contract", "linear") or "linear", CONTRACTS, field="contract",
+                             position=pid, source=source),
+            contract_size=_number(raw.get("contract_size"), field="contract_size", position=pid,
+                                  positive=True, allow_none=True, source=source),
+            funding_rate=_funding_rate(raw.get("funding_rate"), pid, source),
+            funding_interval_hours=_number(raw.get("funding_interval_hours"),
+                                           field="funding_interval_hours", position=pid,
+                                           positive=True, allow_none=True, upper=24.0 * 7,
+                                           source=source),
             extra=_position_extra(raw, _PERP_KEYS, pid, source),
         )
     # loan
@@ -326,6 +387,8 @@ def position_from_dict(raw: Any, index: int = 0, source: str | None = None) -> P
                                           field=f"{f}.liquidation_bonus", position=pid,
                                           nonnegative=True, upper=1.0, allow_none=True,
                                           source=source) if side == "collateral" else None,
+                supply_apy=_apy(leg, "supply_apy", f, pid, source, side == "collateral"),
+                borrow_apy=_apy(leg, "borrow_apy", f, pid, source, side == "debt"),
                 extra=_extra(leg, _LEG_KEYS),
             ))
         legs[side] = parsed
@@ -345,9 +408,57 @@ def position_from_dict(raw: Any, index: int = 0, source: str | None = None) -> P
     )
 
 
+def _funding_rate(value: Any, pid: str, source: str | None) -> float | None:
+    rate = _number(value, field="funding_rate", position=pid, allow_none=True, source=source)
+    if rate is not None and abs(rate) > MAX_FUNDING_RATE:
+        raise InputError(f"is a rate per funding interval and must be between "
+                         f"-{MAX_FUNDING_RATE:g} and {MAX_FUNDING_RATE:g} (0.01% is 0.0001)",
+                         field="funding_rate", value=value, position=pid, source=source)
+    return rate
+
+
+def _apy(leg: dict, key: str, where: str, pid: str, source: str | None, allowed: bool
+         ) -> float | None:
+    """``supply_apy`` (collateral legs) / ``borrow_apy`` (debt legs): a yearly rate, 0..10."""
+    value = leg.get(key)
+    if value is None:
+        return None
+    if not allowed:
+        other = "borrow_apy" if key == "supply_apy" else "supply_apy"
+        side = "debt" if key == "supply_apy" else "collateral"
+        raise InputError(f"does not apply to a {side} leg (use {other})", field=f"{where}.{key}",
+                         value=value, position=pid, source=source)
+    return _number(value, field=f"{where}.{key}", position=pid, nonnegative=True, upper=MAX_APY,
+                   allow_none=True, source=source)
+
+
 def _venue_names() -> tuple[str, ...]:
     from .venues import venue_names
     return venue_names()
+
+
+def collateral_from_list(items: Any, aid: str, source: str | None = None) -> list[CollateralLeg]:
+    """An account's ``collateral`` list: ``[{asset, quantity[, collateral_ratio]}, ...]``."""
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise InputError("must be a list of {asset, quantity[, collateral_ratio]}", field="collateral",
+                         value=items, position=aid, source=source)
+    out = []
+    for j, leg in enumerate(items):
+        f = f"collateral[{j}]"
+        if not isinstance(leg, dict):
+            raise InputError("must be an object {asset, quantity[, collateral_ratio]}", field=f,
+                             value=leg, position=aid, source=source)
+        out.append(CollateralLeg(
+            asset=_asset(leg.get("asset"), field=f"{f}.asset", position=aid, source=source),
+            quantity=_number(leg.get("quantity"), field=f"{f}.quantity", position=aid,
+                             positive=True, source=source),
+            collateral_ratio=_number(leg.get("collateral_ratio"), field=f"{f}.collateral_ratio",
+                                     position=aid, nonnegative=True, upper=1.0, allow_none=True,
+                                     source=source),
+            extra=_extra(leg, _COLLATERAL_KEYS)))
+    return out
 
 
 def account_from_dict(raw: Any, index: int = 0, source: str | None = None) -> Account:
@@ -358,11 +469,18 @@ def account_from_dict(raw: Any, index: int = 0, source: str | None = None) -> Ac
     venue = raw.get("venue")
     if venue is not None:
         venue = _choice(venue, _venue_names(), field="venue", position=aid, source=source)
+    if "wallet_asset" in raw:
+        raise InputError("is not supported: wallet_balance is USD; give a wallet held in another "
+                         "asset as collateral: [{\"asset\": ..., \"quantity\": ...}]",
+                         field="wallet_asset", value=raw["wallet_asset"], position=aid, source=source)
+    collateral = collateral_from_list(raw.get("collateral"), aid, source)
+    wallet = raw.get("wallet_balance")
     return Account(
         id=aid,
-        wallet_balance=_number(raw.get("wallet_balance"), field="wallet_balance", position=aid,
-                               nonnegative=True, source=source),
+        wallet_balance=_number(wallet, field="wallet_balance", position=aid, nonnegative=True,
+                               allow_none=bool(collateral), source=source) or 0.0,
         venue=venue,
+        collateral=collateral,
         extra=_extra(raw, _ACCOUNT_KEYS),
     )
 
@@ -421,24 +539,42 @@ def position_to_dict(pos: Position) -> dict:
                       "leverage": pos.leverage, "isolated_margin": pos.isolated_margin,
                       "margin_mode": pos.margin_mode, "account": pos.account, "venue": pos.venue,
                       "maintenance_margin_rate": pos.maintenance_margin_rate,
-                      "maintenance_amount": pos.maintenance_amount})
+                      "maintenance_amount": pos.maintenance_amount,
+                      "contract": pos.contract if pos.inverse else None,
+                      "contract_size": pos.contract_size, "funding_rate": pos.funding_rate,
+                      "funding_interval_hours": pos.funding_interval_hours})
     else:
         out = _clean({
             "id": pos.id, "kind": "loan", "preset": pos.preset,
             "collateral": [{**_clean({"asset": l.asset, "quantity": l.quantity,
                                       "liquidation_threshold": l.liquidation_threshold,
-                                      "liquidation_bonus": l.liquidation_bonus}), **l.extra}
+                                      "liquidation_bonus": l.liquidation_bonus,
+                                      "supply_apy": l.supply_apy}), **l.extra}
                            for l in pos.collateral],
-            "debt": [{**_clean({"asset": l.asset, "quantity": l.quantity}), **l.extra} for l in pos.debt],
+            "debt": [{**_clean({"asset": l.asset, "quantity": l.quantity,
+                                "borrow_apy": l.borrow_apy}), **l.extra} for l in pos.debt],
             "close_factor": pos.close_factor, "liquidation_bonus": pos.liquidation_bonus})
     out.update(copy.deepcopy(pos.extra))
     return out
 
 
+def collateral_to_list(legs: list[CollateralLeg]) -> list[dict]:
+    return [{**_clean({"asset": c.asset, "quantity": c.quantity,
+                       "collateral_ratio": c.collateral_ratio}), **copy.deepcopy(c.extra)}
+            for c in legs]
+
+
+def account_to_dict(a: Account) -> dict:
+    out = _clean({"id": a.id, "wallet_balance": a.wallet_balance, "venue": a.venue})
+    if a.collateral:
+        out["collateral"] = collateral_to_list(a.collateral)
+    out.update(copy.deepcopy(a.extra))
+    return out
+
+
 def portfolio_to_dict(p: Portfolio) -> dict:
     out = {"format": FORMAT, "name": p.name, "prices": dict(p.prices),
-           "accounts": [{**_clean({"id": a.id, "wallet_balance": a.wallet_balance, "venue": a.venue}),
-                         **copy.deepcopy(a.extra)} for a in p.accounts],
+           "accounts": [account_to_dict(a) for a in p.accounts],
            "positions": [position_to_dict(pos) for pos in p.positions]}
     out.update(copy.deepcopy(p.extra))
     return out

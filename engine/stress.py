@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import liquidation as lq
-from .attribution import account_liquidation_step, pnl_by_asset, wallet_losses
+from .attribution import (account_liquidation_step, cost_lines, liquidated_with, outcome_pnl,
+                          pnl_by_asset, pnl_by_position, status_text)
 from .book import Book, compile_book
 from .pegs import depeg_factors
 from .portfolio import Loan, Perp, Portfolio, venue_liquidation_price
@@ -49,6 +50,7 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
     """
     book = book or compile_book(p)
     iso_lp = {book.ids[i]: book.iso_lp[k] for k, i in enumerate(book.iso_pos)}
+    iso_k = {book.ids[i]: k for k, i in enumerate(book.iso_pos)}
     cross_index = {book.ids[i]: k for k, i in enumerate(book.cross_pos)}
     rows = []
     loan_index = {book.ids[i]: j for j, i in enumerate(book.loan_pos)}
@@ -61,17 +63,16 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
             row["margin_mode"] = pos.margin_mode
             if pos.margin_mode == "isolated":
                 row["liquidation_price"] = _f(iso_lp[pos.id])
-                row["margin"] = pos.margin
+                row["margin"] = float(book.iso_margin[iso_k[pos.id]])
+                row["margin_asset"] = pos.asset if pos.inverse else "USD"
             else:
+                # a cross perp is liquidated with its account: the price of its asset at which
+                # the account is (other prices held), and the move to it
                 k = cross_index[pos.id]
-                acc = book.cross_account[k]
-                members = np.flatnonzero(book.cross_account == acc)
-                on = book.cross_asset[members] == book.cross_asset[k]
-                row["liquidation_price"] = lq.cross_account_liquidation_price(
-                    book.cross_sign[members], book.cross_qty[members], book.cross_entry[members],
-                    [book.cross_tables[m] for m in members], on, float(book.account_wallet[acc]),
-                    book.today[book.cross_asset[members]])
+                row["liquidation_price"] = book.account_liquidation_price(
+                    int(book.cross_account[k]), int(book.cross_asset[k]))
                 row["account"] = pos.account
+                row["liquidation_basis"] = f"account {pos.account}"
         elif isinstance(pos, Loan):
             legs = [(l.asset, l.quantity) for l in pos.collateral]
             book_j = loan_index[pos.id]
@@ -94,10 +95,52 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
     return rows
 
 
+def account_rows(book: Book) -> list[dict]:
+    """Each cross account today: wallet, collateral (market and adjusted value), adjusted
+    equity, maintenance margin, margin ratio and, for every asset it is exposed to (its
+    perps' and its collateral's), the price of that asset alone at which it is liquidated
+    and the move to it."""
+    surplus = book.cross_surplus_today()
+    out = []
+    for j, aid in enumerate(book.account_ids):
+        mm = sum(float(g.mm(np.array([book.today[g.asset]]))[0]) for g in book.account_groups[j])
+        legs = book.account_collateral[j]
+        adjusted = [float(book.coll_curves[c](np.array([book.today[book.coll_asset[c]]]))[0])
+                    for c in legs]
+        exposed = list(dict.fromkeys([g.asset for g in book.account_groups[j]]
+                                     + [int(book.coll_asset[c]) for c in legs]))
+        moves = []
+        for a in exposed:
+            lp = book.account_liquidation_price(j, a)
+            moves.append({"asset": book.assets[a], "price": float(book.today[a]),
+                          "liquidation_price": _f(lp),
+                          "distance": None if lp is None else lp / float(book.today[a]) - 1.0})
+        equity = float(surplus[j]) + mm
+        out.append({"id": aid, "wallet_balance": float(book.account_wallet[j]),
+                    "collateral": [{"asset": book.assets[book.coll_asset[c]],
+                                    "quantity": float(book.coll_qty[c]),
+                                    "value": float(book.coll_qty[c] * book.today[book.coll_asset[c]]),
+                                    "adjusted_value": adj, "ratio_source": book.coll_source[c]}
+                                   for c, adj in zip(legs, adjusted)],
+                    "adjusted_equity": equity, "maintenance_margin": mm,
+                    "margin_ratio": _f(mm / equity) if equity > 0 else None,
+                    "liquidation": moves})
+    return out
+
+
 # --------------------------------------------------------------------------- stress
 def _time_of(scenario: Scenario, step: int) -> str | None:
     """ISO 8601 UTC time of ``step`` (None when not liquidated or the scenario has no times)."""
     return scenario.times[step] if step >= 0 and scenario.times else None
+
+
+def scenario_hours(scenario: Scenario) -> np.ndarray | None:
+    """Hours elapsed from step 0 at each step of ``scenario`` (from its ISO 8601 UTC times),
+    or None for a scenario without times (an instant shock: no funding, no interest)."""
+    if not scenario.times:
+        return None
+    t = np.array([np.datetime64(x.rstrip("Z"), "s") for x in scenario.times])
+    return (t - t[0]).astype("timedelta64[s]").astype(float) / 3600.0
 
 
 def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series: bool = True,
@@ -111,10 +154,12 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
     book = book or compile_book(p)
     if tuple(scenario.assets) != tuple(book.assets):
         raise ValueError("scenario built for other assets than the book")
-    out = run_book(book, scenario.paths, track_positions=series and book.n_positions <= 2000)
+    out = run_book(book, scenario.paths, hours=scenario_hours(scenario),
+                   track_positions=series and book.n_positions <= 2000)
     liq_rows = _liq_rows or {r["id"]: r for r in liquidation_prices(p, book)}
     by_id = {pos.id: pos for pos in p.positions}
     labels = scenario.labels
+    with_account = liquidated_with(book)
     positions = []
     for i, pid in enumerate(book.ids):
         step = int(out.liq_step[0, i])
@@ -125,13 +170,16 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
                "liquidated": step >= 0, "liquidation_step": step if step >= 0 else None,
                "liquidation_time": _time_of(scenario, step),
                "liquidation_label": labels[step] if step >= 0 else None,
-               "value_before": before, "value_after": after, "pnl": after - before}
+               "value_before": before, "value_after": after, "pnl": after - before,
+               "costs": float(out.cost_end[0, i])}
         pos = by_id[pid]
         if isinstance(pos, Perp):
             row["side"] = pos.side
             row["margin_mode"] = pos.margin_mode
             if pos.account:
                 row["account"] = pos.account
+            if with_account[i]:                     # its account's fate, not its own
+                row["liquidated_with"] = with_account[i] if step >= 0 else None
         positions.append(row)
     acc_step = account_liquidation_step(book, out.liq_step)[0]
     accounts = []
@@ -139,7 +187,14 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
         vals = out.account_value[0, :, j]
         step = int(acc_step[j])
         liquidated = step >= 0
+        legs = book.account_collateral[j]
         accounts.append({"id": aid, "wallet_balance": float(book.account_wallet[j]),
+                         "collateral": [{"asset": book.assets[book.coll_asset[c]],
+                                         "quantity": float(book.coll_qty[c]),
+                                         "ratio_source": book.coll_source[c],
+                                         "value_before": float(out.collateral_start[c]),
+                                         "value_after": float(out.collateral_end[0, c])}
+                                        for c in legs],
                          "value_before": float(vals[0]),
                          "value_after": float(vals[-1]), "pnl": float(vals[-1] - vals[0]),
                          "liquidated": liquidated,
@@ -149,8 +204,10 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
                          # while the account exists (up to its liquidation step)
                          "max_margin_ratio": _f(np.max(out.account_margin_ratio[
                              0, : (step + 1 if liquidated else None), j]))})
-    by_asset = pnl_by_asset(book, out.position_end[0] - out.position_start,
-                            wallet_losses(book, out.liq_step))
+    parts = outcome_pnl(book, out, 0)
+    by_asset = pnl_by_asset(book, parts)
+    costs = {**cost_lines(book, parts),
+             "hours": float(scenario_hours(scenario)[-1]) if scenario.times else 0.0}
     value = out.value[0]
     v0, v1 = float(value[0]), float(value[-1])
     rep = {
@@ -168,6 +225,8 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
                       "min_value_time": _time_of(scenario, int(value.argmin())),
                       "liquidated_positions": int(sum(r["liquidated"] for r in positions))},
         "by_asset": by_asset,
+        "by_position": pnl_by_position(book, parts),
+        "costs": costs,
         "warnings": [str(w) for w in book.warnings],
     }
     if series:
@@ -224,7 +283,7 @@ def iter_stress_all(p: Portfolio, scenario_ids=None, book: Book | None = None,
                     "steps": scen.n_steps, "bar": scen.info.get("bar"),
                     "start": scen.info.get("start"), "end": scen.info.get("end"),
                     **{k: rep[k] for k in ("portfolio", "positions", "accounts", "by_asset",
-                                           "method")}})
+                                           "by_position", "costs", "method")}})
         yield i + 1, len(ids), scen.name
     return {"scenarios": out, "warnings": [str(w) for w in book.warnings]}
 
@@ -254,6 +313,8 @@ class ShockResult:
     portfolio_after: float
     by_asset: dict[str, float]
     accounts: list[dict] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)          # per position (attribution)
+    by_position: dict[str, float] = field(default_factory=dict)   # adds up to the P&L
 
     @property
     def pnl(self) -> np.ndarray:
@@ -280,11 +341,13 @@ def shock(book: Book, betas: dict[str, float], btc_move: float,
                  "value_after": float(out.account_value[0, -1, j]), "liquidated": bool(acc_liq[j]),
                  "margin_ratio": float(out.account_margin_ratio[0, -1, j])}
                 for j, aid in enumerate(book.account_ids)]
+    parts = outcome_pnl(book, out, 0)
+    liquidated = out.liq_step[0] >= 0
     return ShockResult(float(btc_move), moves, list(book.ids), list(book.labels), list(book.kinds),
-                       before, after, out.liq_step[0] >= 0, float(out.value[0, 0]),
-                       float(out.value[0, -1]),
-                       pnl_by_asset(book, after - before, wallet_losses(book, out.liq_step)),
-                       accounts)
+                       before, after, liquidated, float(out.value[0, 0]),
+                       float(out.value[0, -1]), pnl_by_asset(book, parts), accounts,
+                       [status_text(a, bool(x)) for a, x in zip(liquidated_with(book), liquidated)],
+                       pnl_by_position(book, parts))
 
 
 @dataclass

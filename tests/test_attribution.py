@@ -7,7 +7,7 @@ import pytest
 
 import cli
 from engine import compile_book, load_portfolio, portfolio_from_dict, resolve_betas, shock_scenario, stress
-from engine.attribution import (account_liquidated, account_liquidation_step, pnl_by_asset,
+from engine.attribution import (PnL, account_liquidated, account_liquidation_step, pnl_by_asset,
                                 wallet_key, wallet_losses)
 from engine.stress import sensitivity, shock
 
@@ -40,7 +40,8 @@ def test_account_rule_and_wallet_loss():
     assert steps.tolist() == [[-1, -1], [7, -1]]      # "idle" has no positions: never liquidated
     assert account_liquidated(book, liq).tolist() == [[False, False], [True, False]]
     assert wallet_losses(book, liq).tolist() == [1000.0, 0.0]
-    by = pnl_by_asset(book, [1.0, 2.0, 3.0], [1000.0, 0.0])
+    by = pnl_by_asset(book, PnL(np.array([1.0, 2.0, 3.0]), np.zeros(3), np.array([-1000.0, 0.0]),
+                                np.zeros(0)))
     assert by == {"BTC": 4.0, "ETH": 2.0, wallet_key("acc"): -1000.0}
 
 

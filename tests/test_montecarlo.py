@@ -90,15 +90,17 @@ def test_each_path_is_exactly_its_replay(demo, model, cascade):
     res = _final(demo, req)
     paths = block_price_paths(demo, req, 0)
     book = compile_book(demo)
+    hours = np.arange(paths.close.shape[1]) * 24.0 / req.steps_per_day   # interest accrues
     liquidated = 0
     for i in (0, 1, 7, 123, 599):
-        one = run_book(book, PricePaths(paths.close[i:i + 1], paths.low[i:i + 1], paths.high[i:i + 1]))
+        one = run_book(book, PricePaths(paths.close[i:i + 1], paths.low[i:i + 1], paths.high[i:i + 1]),
+                       hours=hours)
         np.testing.assert_allclose(res.sample_values[i], one.value[0], rtol=1e-12, atol=1e-6)
         assert np.array_equal(res.sample_liq_step[i], one.liq_step[0])
         liquidated += int((one.liq_step[0] >= 0).sum())
     assert liquidated > 0                       # the check covers liquidated positions too
     # the whole block through the kernel gives the same per-path values
-    whole = run_book(book, paths)
+    whole = run_book(book, paths, hours=hours)
     np.testing.assert_allclose(res.sample_values, whole.value[:600], rtol=1e-12, atol=1e-6)
     assert np.array_equal(res.sample_liq_step, whole.liq_step[:600])
     # and the aggregates are those of the kernel's outcome

@@ -1,79 +1,174 @@
 """Property test: the vectorised replay kernel equals a plain per-step loop.
 
 The loop below is written independently of engine/replay.py: it walks the steps one by
-one, looks tiers up by notional (not the kernel's max-of-lines / breakpoint curves),
-liquidates loans with the scalar ``liquidate_loan_once`` and values everything at each
-close. Random books (spot, isolated and cross perps, loans) on random OHLC paths.
+one, looks tiers up by notional (not the kernel's max-of-lines / breakpoint curves), tests
+each perp's equity against its maintenance margin at the step's worst price, accrues
+funding and loan interest step by step on the quantities actually held (not the kernel's
+principals and growth classes), values collateral tier by tier, liquidates loans with the
+scalar ``liquidate_loan_once`` and values everything at each close. Random books (spot,
+isolated and cross perps, linear and coin-margined, Hyperliquid, funding, multi-asset
+collateral accounts, loans with interest) on random OHLC paths with random step lengths.
 """
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from engine import PricePaths, compile_book, portfolio_from_dict, run_book
 from engine import liquidation as lq
-from engine.book import perp_terms
+from engine.attribution import outcome_pnl, pnl_by_asset
+from engine.book import collateral_terms, funding_per_hour, loan_rates, perp_terms
 from engine.portfolio import Loan, Perp, Spot
+from engine.venues import returns_remaining_margin
 
 ASSETS = ["BTC", "ETH", "SOL", "USDC"]
 TODAY = {"BTC": 85000.0, "ETH": 2950.0, "SOL": 121.0, "USDC": 1.0}
 
 
 # ------------------------------------------------------------------ reference loop
-def slow_replay(p, close, low, high):
+def _tier(table, amount):
+    k = table.index(amount)
+    return table.mmr[k], table.cum[k]
+
+
+def _maintenance(x, terms, q, ep, isolated):
+    """MM of one perp at price x in its margin unit (USD linear, coin inverse), per venue:
+    Bybit isolated fixes it at the entry value; OKX adds the fee, tier by quantity."""
+    table = terms.table
+    if terms.inverse:
+        u = q * terms.contract_size
+        if isolated and terms.formula == "bybit":
+            mmr, cum = _tier(table, u / ep)
+            return u / ep * mmr - cum
+        mmr, cum = _tier(table, u / x)
+        return u / x * mmr - cum
+    if terms.formula == "okx":
+        mmr, _ = _tier(table, q)
+        return q * x * (mmr + terms.fee)
+    if isolated and terms.formula == "bybit":
+        mmr, cum = _tier(table, q * ep)
+        return q * ep * mmr - cum
+    mmr, cum = _tier(table, q * x)
+    return q * x * mmr - cum
+
+
+def _pnl(pos, terms, x):
+    """Unrealised P&L in the margin unit: USD s*Q*(x - EP), coin s*U*(1/EP - 1/x)."""
+    if terms.inverse:
+        return pos.sign * pos.quantity * terms.contract_size * (1 / pos.entry_price - 1 / x)
+    return pos.sign * pos.quantity * (x - pos.entry_price)
+
+
+def _collateral_adjusted(ratio, q, x):
+    if not hasattr(ratio, "ratios"):
+        return q * x * ratio
+    total = 0.0
+    for f, c, r in zip(ratio.floors, ratio.caps, ratio.ratios):
+        if ratio.basis == "coin":
+            total += r * min(max(q - f, 0.0), c - f) * x
+        else:
+            total += r * min(max(q * x - f, 0.0), c - f)
+    return total
+
+
+def slow_replay(p, close, low, high, hours=None):
     """Per-step reference. close/low/high: dict asset -> array (T+1,). Returns (liq, value)."""
     T1 = len(close["BTC"])
+    h = np.zeros(T1) if hours is None else np.asarray(hours, float)
+    dt = np.r_[0.0, np.diff(h)]
+    years = h / (365.0 * 24.0)
     ids = [pos.id for pos in p.positions]
     liq = {i: -1 for i in ids}
+    residual = {}
     values = np.zeros(T1)
-    state = {}
+    venue_of = {a.id: a.venue for a in p.accounts}
+    terms = {x.id: perp_terms(x, venue_of.get(x.account)) for x in p.positions if isinstance(x, Perp)}
+    paid = {x.id: 0.0 for x in p.positions if isinstance(x, Perp)}        # margin units
+    state, rates = {}, {}
     for pos in p.positions:
         if isinstance(pos, Loan):
             state[pos.id] = ([l.quantity for l in pos.collateral], [l.quantity for l in pos.debt])
+            rates[pos.id] = loan_rates(pos)[:2]
+    coll = {a.id: [(c.asset, c.quantity, collateral_terms(a, p, j)[0])
+                   for j, c in enumerate(a.collateral)] for a in p.accounts}
     acc_alive = {a.id: True for a in p.accounts}
     acc_liq = {a.id: -1 for a in p.accounts}
     for t in range(T1):
         lo = {a: (close[a][t] if t == 0 else low[a][t]) for a in close}
         hi = {a: (close[a][t] if t == 0 else high[a][t]) for a in close}
         cl = {a: close[a][t] for a in close}
+        # funding through this step, at its close
+        for pos in p.positions:
+            if isinstance(pos, Perp) and (hours is not None) and pos.funding_rate:
+                tm = terms[pos.id]
+                rate = funding_per_hour(pos, venue_of.get(pos.account))
+                notional = (pos.quantity * tm.contract_size / cl[pos.asset] if tm.inverse
+                            else pos.quantity * cl[pos.asset])
+                paid[pos.id] += pos.sign * rate * dt[t] * notional
         total = 0.0
         # cross accounts
         for acc in p.accounts:
-            members = [x for x in p.positions if isinstance(x, Perp) and x.account == acc.id]
-            if acc_alive[acc.id]:
-                eq = acc.wallet_balance
+            members = [x for x in p.positions if isinstance(x, Perp) and x.account == acc.id
+                       and x.margin_mode == "cross"]
+            if acc_alive[acc.id] and members:
+                eq = acc.wallet_balance + sum(_collateral_adjusted(r, q, lo[a]) for a, q, r in coll[acc.id])
                 mm = 0.0
                 for x in members:
+                    tm = terms[x.id]
                     px = lo[x.asset] if x.side == "long" else hi[x.asset]
-                    eq += x.sign * x.quantity * (px - x.entry_price)
-                    table = perp_terms(x, acc.venue).table
-                    if perp_terms(x, acc.venue).formula == "okx":
-                        rate = table.mmr[table.index(x.quantity)] + perp_terms(x, acc.venue).fee
-                        mm += x.quantity * px * rate
-                    else:
-                        k = table.index(x.quantity * px)
-                        mm += x.quantity * px * table.mmr[k] - table.cum[k]
+                    unit = px if tm.inverse else 1.0          # coin amounts to USD at px
+                    eq += (_pnl(x, tm, px) - paid[x.id]) * unit
+                    mm += _maintenance(px, tm, x.quantity, x.entry_price, False) * unit
                 if eq <= mm:
                     acc_alive[acc.id] = False
                     acc_liq[acc.id] = t
             if acc_alive[acc.id]:
-                total += acc.wallet_balance + sum(
-                    x.sign * x.quantity * (cl[x.asset] - x.entry_price) for x in members)
+                total += acc.wallet_balance + sum(q * cl[a] for a, q, _ in coll[acc.id])
+                for x in members:
+                    tm = terms[x.id]
+                    unit = cl[x.asset] if tm.inverse else 1.0
+                    total += (_pnl(x, tm, cl[x.asset]) - paid[x.id]) * unit
         for pos in p.positions:
             if isinstance(pos, Spot):
                 total += pos.quantity * cl[pos.asset]
             elif isinstance(pos, Perp) and pos.margin_mode == "cross":
                 liq[pos.id] = acc_liq[pos.account]
             elif isinstance(pos, Perp):
-                terms = perp_terms(pos)
-                lp = lq.isolated_liquidation_price(pos.sign, pos.quantity, pos.entry_price, terms)
-                if liq[pos.id] < 0 and lp is not None:
-                    if (pos.sign > 0 and lo[pos.asset] <= lp) or (pos.sign < 0 and hi[pos.asset] >= lp):
-                        liq[pos.id] = t
+                tm = terms[pos.id]
+                margin = tm.margin - paid[pos.id]
+                px = lo[pos.asset] if pos.side == "long" else hi[pos.asset]
                 if liq[pos.id] < 0:
-                    total += terms.margin + pos.sign * pos.quantity * (cl[pos.asset] - pos.entry_price)
+                    if paid[pos.id]:       # equity against maintenance at the worst price
+                        hit = margin + _pnl(pos, tm, px) <= _maintenance(px, tm, pos.quantity,
+                                                                         pos.entry_price, True)
+                        level = None
+                    else:
+                        level = lq.isolated_liquidation_price(pos.sign, pos.quantity, pos.entry_price, tm)
+                        hit = level is not None and ((pos.sign > 0 and px <= level)
+                                                     or (pos.sign < 0 and px >= level))
+                    if hit:
+                        liq[pos.id] = t
+                        residual[pos.id] = 0.0
+                        returns, backstop = returns_remaining_margin(pos.venue)
+                        if returns:      # Hyperliquid: executed at the level within the bar
+                            if level is None:
+                                level = lq.tiered_liquidation_price(pos.sign, pos.quantity,
+                                                                    pos.entry_price, margin, tm.table)[0]
+                            xe = min(max(level, lo[pos.asset]), hi[pos.asset])
+                            eq = margin + _pnl(pos, tm, xe)
+                            mm = _maintenance(xe, tm, pos.quantity, pos.entry_price, True)
+                            residual[pos.id] = eq if (eq > 0 and eq >= backstop * mm) else 0.0
+                if liq[pos.id] < 0:
+                    unit = cl[pos.asset] if tm.inverse else 1.0
+                    total += (margin + _pnl(pos, tm, cl[pos.asset])) * unit
+                else:
+                    total += residual[pos.id]
             else:
                 cq, dq = (np.array(v, float) for v in state[pos.id])
+                if t:                                  # interest through this step
+                    sup, bor = (np.array(r, float) for r in rates[pos.id])
+                    cq *= (1 + sup) ** years[t] / (1 + sup) ** years[t - 1]
+                    dq *= (1 + bor) ** years[t] / (1 + bor) ** years[t - 1]
                 lts = [l.liquidation_threshold for l in pos.collateral]
                 bon = [pos.liquidation_bonus if l.liquidation_bonus is None else l.liquidation_bonus
                        for l in pos.collateral]
@@ -100,19 +195,32 @@ def perps(draw, n, cross_account=None):
         asset = draw(st.sampled_from(["BTC", "ETH", "SOL"]))
         side = draw(st.sampled_from(["long", "short"]))
         entry = TODAY[asset] * draw(st.floats(0.8, 1.2))
-        qty = draw(st.floats(0.01, 50.0)) * 60000 / TODAY[asset]
+        usd = draw(st.floats(0.01, 50.0)) * 60000
+        qty = usd / TODAY[asset]
         d = {"kind": "perp", "asset": asset, "side": side, "quantity": qty, "entry_price": entry}
-        tier = draw(st.sampled_from(["explicit", "binance", "bybit", "okx"]))
+        contract = draw(st.sampled_from(["linear", "linear", "inverse"])) if asset != "SOL" else "linear"
+        tiers = ["explicit", "binance", "bybit"] + (["okx", "hyperliquid"] if contract == "linear" else [])
+        tier = draw(st.sampled_from(tiers))
         if tier == "explicit":
             d["maintenance_margin_rate"] = draw(st.floats(0.0, 0.05))
-            d["maintenance_amount"] = draw(st.floats(0.0, 50.0))
+            d["maintenance_amount"] = draw(st.floats(0.0, 50.0)) if contract == "linear" else 0.0
         elif tier == "okx":
             d["venue"] = "okx"
             d["maintenance_margin_rate"] = draw(st.floats(0.002, 0.02))
         else:
             d["venue"] = tier
-            if tier == "bybit" and asset != "BTC":
+            if tier == "bybit" and asset != "BTC" and contract == "linear":
                 d["maintenance_margin_rate"] = 0.01
+            if tier == "binance" and contract == "inverse" and asset != "BTC":
+                d["maintenance_margin_rate"] = 0.005
+        if contract == "inverse":
+            d["contract"] = "inverse"
+            d["contract_size"] = draw(st.sampled_from([1.0, 10.0, 100.0]))
+            d["quantity"] = usd / d["contract_size"]
+        if draw(st.integers(0, 2)) == 0:
+            d["funding_rate"] = draw(st.floats(-0.003, 0.02))
+            if draw(st.booleans()):
+                d["funding_interval_hours"] = draw(st.sampled_from([1.0, 4.0, 8.0]))
         if cross_account:
             d["margin_mode"] = "cross"
             d["account"] = cross_account
@@ -132,8 +240,22 @@ def books(draw):
     accounts = []
     for j in range(draw(st.integers(0, 2))):
         aid = f"acc{j}"
-        accounts.append({"id": aid, "wallet_balance": draw(st.floats(100.0, 200000.0))})
-        positions += perps(draw, draw(st.integers(1, 3)), aid)
+        acc = {"id": aid, "wallet_balance": draw(st.sampled_from([0.0, 100.0])) or
+               draw(st.floats(100.0, 200000.0))}
+        members = perps(draw, draw(st.integers(1, 3)), aid)
+        if draw(st.booleans()):                       # multi-asset collateral
+            legs = []
+            for a in draw(st.lists(st.sampled_from(["BTC", "ETH", "USDC"]), min_size=1, max_size=2,
+                                   unique=True)):
+                leg = {"asset": a, "quantity": draw(st.floats(500.0, 150000.0)) / TODAY[a]}
+                if draw(st.booleans()):
+                    leg["collateral_ratio"] = draw(st.floats(0.0, 1.0))
+                else:
+                    acc["venue"] = "binance"          # its published table: BTC/ETH 0.95, USDC 0.9999
+                legs.append(leg)
+            acc["collateral"] = legs
+        accounts.append(acc)
+        positions += members
     for k in range(draw(st.integers(0, 2))):
         coll = [{"asset": a, "quantity": draw(st.floats(0.1, 20.0)) * 3000 / TODAY[a],
                  "liquidation_threshold": draw(st.floats(0.6, 0.9)),
@@ -146,14 +268,22 @@ def books(draw):
         if debt_asset in [c["asset"] for c in coll]:
             debt_asset = "USDC"
             debt_qty = cval * 0.5
-        positions.append({"kind": "loan", "collateral": coll,
-                          "debt": [{"asset": debt_asset, "quantity": debt_qty}],
+        debt = {"asset": debt_asset, "quantity": debt_qty}
+        if draw(st.booleans()):                       # interest on the legs
+            debt["borrow_apy"] = draw(st.floats(0.0, 3.0))
+            for c in coll:
+                if draw(st.booleans()):
+                    c["supply_apy"] = draw(st.floats(0.0, 0.5))
+        positions.append({"kind": "loan", "collateral": coll, "debt": [debt],
                           "close_factor": draw(st.sampled_from([0.5, 1.0]))})
     for n, pos in enumerate(positions):
         pos["id"] = f"p{n}"
     if not positions:
         positions = [{"id": "p0", "kind": "spot", "asset": "BTC", "quantity": 1.0}]
     return {"prices": TODAY, "accounts": accounts, "positions": positions}
+
+
+step_hours = st.sampled_from([None, 1.0, 8.0, 24.0, 24.0 * 7])
 
 
 @st.composite
@@ -189,22 +319,43 @@ def test_vectorised_replay_equals_step_loop(data):
     for j, a in enumerate(book.assets):
         if a == "USDC":
             close[:, j] = low[:, j] = high[:, j] = 1.0
-    out = run_book(book, PricePaths(close[None], low[None], high[None]), track_positions=True)
+    h = data.draw(step_hours)
+    hours = None if h is None else np.arange(len(close)) * h
+    out = run_book(book, PricePaths(close[None], low[None], high[None]), hours=hours,
+                   track_positions=True)
     cd = {a: close[:, j] for j, a in enumerate(book.assets)}
     ld = {a: np.minimum(low[:, j], close[:, j]) for j, a in enumerate(book.assets)}
     hd = {a: np.maximum(high[:, j], close[:, j]) for j, a in enumerate(book.assets)}
     for a in ASSETS:
         cd.setdefault(a, np.full(len(close), TODAY[a]))
         ld.setdefault(a, cd[a]); hd.setdefault(a, cd[a])
-    liq, values = slow_replay(p, cd, ld, hd)
+    liq, values = slow_replay(p, cd, ld, hd, hours)
     for i, pid in enumerate(book.ids):
         assert out.liq_step[0, i] == liq[pid], (pid, out.liq_step[0, i], liq[pid])
-    np.testing.assert_allclose(out.value[0], values, rtol=1e-9, atol=1e-6)
+    scale = 1e-9 * max(1.0, float(np.abs(values).max()))
+    np.testing.assert_allclose(out.value[0], values, rtol=1e-9, atol=max(1e-6, scale))
     # per-position series add up to the portfolio (cross perps via their account, once)
     non_cross = np.ones(book.n_positions, bool)
     non_cross[book.cross_pos] = False
     np.testing.assert_allclose(out.position_values[0][:, non_cross].sum(axis=1)
-                               + out.account_value[0].sum(axis=1), out.value[0], rtol=1e-9, atol=1e-6)
+                               + out.account_value[0].sum(axis=1), out.value[0], rtol=1e-9,
+                               atol=max(1e-6, scale))
+    # values today (after step-0 liquidations) add up to the portfolio's value today, and
+    # the P&L parts (by asset, funding, interest, wallet, collateral) to its P&L
+    np.testing.assert_allclose(out.position_start[non_cross].sum() + out.account_value[0, 0].sum(),
+                               out.value[0, 0], rtol=1e-9, atol=max(1e-6, scale))
+    for what, hit in (("funding liquidation", bool(np.any((out.liq_step[0] >= 0) & (out.cost_end[0] != 0)))),
+                      ("remaining margin kept", bool(np.any((out.liq_step[0] >= 0) & (out.position_end[0] > 0)
+                                                            & np.isin(np.arange(book.n_positions), book.iso_pos)))),
+                      ("collateral account liquidated", bool(book.n_collateral and np.any(out.collateral_end[0] == 0))),
+                      ("inverse perp liquidated", bool(np.any(out.liq_step[0, book.iso_pos[book.iso_inverse]] >= 0)
+                                                       or np.any(out.liq_step[0, book.cross_pos[book.cross_inverse]] >= 0))),
+                      ("loan interest", bool(len(book.loan_pos) and np.any(out.cost_end[0, book.loan_pos] != 0)))):
+        if hit:
+            event(what)                 # --hypothesis-show-statistics: the rules are exercised
+    parts = outcome_pnl(book, out, 0)
+    assert sum(pnl_by_asset(book, parts).values()) == pytest.approx(
+        out.value[0, -1] - out.value[0, 0], rel=1e-9, abs=max(1e-6, scale))
 
 
 def _random_cube(book, P, T, seed, vol):
@@ -220,10 +371,10 @@ def _random_cube(book, P, T, seed, vol):
     return close, low, high
 
 
-def _assert_batch_equals_single_runs(book, close, low, high, every=1):
-    out = run_book(book, PricePaths(close, low, high))
+def _assert_batch_equals_single_runs(book, close, low, high, every=1, hours=None):
+    out = run_book(book, PricePaths(close, low, high), hours=hours)
     for k in range(0, len(close), every):
-        one = run_book(book, PricePaths(close[k:k + 1], low[k:k + 1], high[k:k + 1]))
+        one = run_book(book, PricePaths(close[k:k + 1], low[k:k + 1], high[k:k + 1]), hours=hours)
         np.testing.assert_array_equal(one.liq_step[0], out.liq_step[k])
         # values are sums of many terms (BLAS may group them by batch): a millionth of a dollar
         np.testing.assert_allclose(one.value[0], out.value[k], rtol=1e-12, atol=1e-6)
@@ -245,7 +396,9 @@ def test_each_path_of_a_batch_is_that_path_alone(data):
     P = data.draw(st.integers(2, 40))
     T = data.draw(st.integers(1, 15))
     vol = data.draw(st.sampled_from([0.02, 0.08, 0.25]))
-    _assert_batch_equals_single_runs(book, *_random_cube(book, P, T, data.draw(st.integers(0, 2**32 - 1)), vol))
+    h = data.draw(step_hours)
+    _assert_batch_equals_single_runs(book, *_random_cube(book, P, T, data.draw(st.integers(0, 2**32 - 1)), vol),
+                                     hours=None if h is None else np.arange(T + 1) * h)
 
 
 def test_big_book_batch_equals_single_runs():

@@ -32,6 +32,11 @@ def aave() -> dict:
 
 
 @pytest.fixture(scope="module")
+def collateral() -> dict:
+    return _load("collateral_ratios.json")
+
+
+@pytest.fixture(scope="module")
 def calibration() -> dict:
     return _load("calibration.json")
 
@@ -42,9 +47,12 @@ def scenarios() -> dict:
 
 
 def _all_tables(venues: dict):
+    """Every tier table: linear ones, then coin-margined ones (vname 'binance/inverse')."""
     for vname, venue in venues["venues"].items():
         for asset, rows in venue["tiers"].items():
             yield vname, venue, asset, rows
+        for asset, rows in (venue.get("inverse") or {}).get("tiers", {}).items():
+            yield f"{vname}/inverse", venue["inverse"], asset, rows
 
 
 def _is_number(x) -> bool:
@@ -77,13 +85,23 @@ def test_files_are_pretty_printed_utf8():
 def test_expected_venues_and_assets(venues):
     v = venues["venues"]
     assert set(v) == {"binance", "bybit", "okx", "hyperliquid"}
-    assert set(v["binance"]["tiers"]) == {"BTC", "ETH", "SOL", "BNB", "XRP", "DOGE"}
-    assert set(v["bybit"]["tiers"]) == {"BTC"}
+    top15 = {"BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "LINK", "AVAX", "SUI", "LTC", "TRX",
+             "DOT", "BCH", "TON"}
+    assert set(v["binance"]["tiers"]) == top15
+    assert set(v["bybit"]["tiers"]) == {"BTC"}          # the others were not found: said so
+    assert "were not found" in v["bybit"]["note"] and "were not found" in v["okx"]["note"]
     assert set(v["okx"]["tiers"]) == {"ETH"}
-    assert set(v["hyperliquid"]["tiers"]) == {
-        "BTC", "ETH", "SOL", "XRP", "DOGE", "LINK", "HYPE", "BNB", "OP", "ARB"}
+    assert set(v["hyperliquid"]["tiers"]) == top15 | {"HYPE", "OP", "ARB"}
     assert [len(v["binance"]["tiers"][a]) for a in ("BTC", "ETH", "SOL", "BNB", "XRP", "DOGE")] == [
         12, 12, 10, 10, 10, 10]
+    assert {v[name]["funding_interval_hours"] for name in ("binance", "bybit", "okx")} == {8}
+    assert v["hyperliquid"]["funding_interval_hours"] == 1
+    assert v["hyperliquid"]["liquidation_rule"] == "returns_remaining_margin"
+    assert v["hyperliquid"]["backstop_fraction"] == pytest.approx(2 / 3)
+    for name in ("binance", "bybit"):
+        inv = v[name]["inverse"]
+        assert inv["tier_basis"] == "coin" and inv["source"] and inv["note"]
+        assert "BTC" in inv["tiers"] and inv["contract_size"]["BTC"] > 0
     assert len(v["bybit"]["tiers"]["BTC"]) == 20
     assert len(v["okx"]["tiers"]["ETH"]) == 8
     assert v["okx"]["tier_basis"] == "quantity"
@@ -115,7 +133,7 @@ def test_cum_recursion(venues):
     for vname, venue, asset, rows in _all_tables(venues):
         where = f"{vname}/{asset}"
         assert rows[0]["cum"] == 0, where
-        if vname == "okx":
+        if vname.startswith("okx"):
             # OKX publishes no deduction term: MM = position value x MMR in every tier.
             assert all(r["cum"] == 0 for r in rows), where
             continue
@@ -129,6 +147,41 @@ def test_cum_recursion(venues):
             below = floor[i] * mmr[i - 1] - cum[i - 1]
             at = floor[i] * mmr[i] - cum[i]
             assert abs(below - at) <= 0.5, (where, i)
+
+
+def test_coin_m_tiers_reproduce_binance_faq(venues):
+    """Binance COIN-M FAQ: BTCUSD maintenance amount 0.56 BTC at level 4, 1.81 at level 5,
+    and 300 BTC -> 12.5 % with 11.81 BTC."""
+    rows = venues["venues"]["binance"]["inverse"]["tiers"]["BTC"]
+    assert (rows[3]["cum"], rows[4]["cum"]) == (pytest.approx(0.56), pytest.approx(1.81))
+    lvl = next(r for r in rows if r["floor"] < 300 <= (r["cap"] or np.inf))
+    assert lvl["mmr"] == 0.125 and lvl["cum"] == pytest.approx(11.81)
+    assert venues["venues"]["binance"]["inverse"]["contract_size"] == {"BTC": 100, "ETH": 10}
+
+
+def test_binance_tables_match_freqtrade_snapshot_spot_checks(venues):
+    bn = venues["venues"]["binance"]["tiers"]
+    # LINKUSDT tier 2 (freqtrade snapshot c9ae5e1e): 10k-50k / 1 % / 50 / 50x
+    assert bn["LINK"][1] == {"floor": 10000, "cap": 50000, "mmr": 0.01, "cum": 50, "max_leverage": 50}
+    assert all(rows[-1].get("listed_cap") for rows in bn.values())
+
+
+def test_collateral_ratio_tables(collateral):
+    assert collateral["format"] == "crashlab.collateral_ratios/1"
+    for name, venue in collateral["venues"].items():
+        assert venue["source"] and venue["note"] and venue["snapshot"], name
+        assert venue["tier_basis"] in ("coin", "usd"), name
+        for row in venue["assets"]:
+            tiers = row.get("tiers") or [{"floor": 0, "cap": None, "ratio": row["ratio"]}]
+            assert tiers[0]["floor"] == 0 and tiers[-1]["cap"] is None, (name, row["asset"])
+            for a, b in zip(tiers, tiers[1:]):
+                assert b["floor"] == a["cap"] > a["floor"], (name, row["asset"])
+            assert all(0 <= t["ratio"] <= 1 for t in tiers), (name, row["asset"])
+    bn = {r["asset"]: r["ratio"] for r in collateral["venues"]["binance"]["assets"]}
+    # Binance FAQ 'What Is Multi-Assets Mode' (2021-05-28)
+    assert (bn["BTC"], bn["XRP"], bn["USDT"], bn["BUSD"]) == (0.95, 0.9, 0.9999, 1.0)
+    assert "USDE" not in bn and "USDE" in collateral["venues"]["binance"]["note"]
+    assert collateral["venues"]["bybit"]["assets"] == []         # not found: said so
 
 
 def test_hyperliquid_mmr_is_half_initial_margin(venues):
@@ -198,9 +251,14 @@ def test_aave(aave):
         0.805, 0.83, 0.05)
     assert r["CBBTC"]["bonus"] == 0.075
     assert r["USDC"]["bonus"] == 0.045
+    # default rates at optimal utilisation (2023-10-31 snapshot): USDC base 0 + slope1 3.5 %,
+    # supply = 3.5 % x U* 90 % x (1 - RF 10 %); APY = e^APR - 1
+    assert r["USDC"]["borrow_apy"] == pytest.approx(math.expm1(0.035), abs=1e-6)
+    assert r["USDC"]["supply_apy"] == pytest.approx(math.expm1(0.035 * 0.9 * 0.9), abs=1e-6)
+    assert r["CBBTC"].get("borrow_apy") is None and "rates_source" in aave and "rates_note" in aave
     assert r["DAI"]["ltv"] == 0 and r["DAI"]["lt"] == 0.77
-    assert r["WSTETH"] == {"symbol": "wstETH", "ltv": 0.785, "lt": 0.81, "bonus": 0.06,
-                           "as_of": "2023 snapshot"}
+    assert {k: r["WSTETH"][k] for k in ("symbol", "ltv", "lt", "bonus", "as_of")} == {
+        "symbol": "wstETH", "ltv": 0.785, "lt": 0.81, "bonus": 0.06, "as_of": "2023 snapshot"}
     # test vector A1: ETH price at HF = 1 for 10 WETH against 15,000 USDC
     assert 15000 / (10 * r[aave["aliases"]["ETH"]]["lt"]) == pytest.approx(
         1807.23, abs=0.01)

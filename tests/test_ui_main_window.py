@@ -283,8 +283,10 @@ def test_replay_with_scrubber_and_liquidation_marks(window, qtbot):
     statuses = rv.positions_model.column_values(7)
     liquidated = [s for s in statuses if s.startswith("liquidated ")]
     assert len(liquidated) == res.report["portfolio"]["liquidated_positions"] > 0
-    # the status says when, in UTC: "liquidated 2022-11-08 05:00 UTC"
-    want = [f"liquidated {p['liquidation_time'][:10]} {p['liquidation_time'][11:16]} UTC"
+    # the status says when, in UTC: "liquidated 2022-11-08 05:00 UTC"; a cross perp says
+    # "liquidated with account X 2022-11-08 05:00 UTC"
+    want = [("liquidated with account " + p["liquidated_with"] + " " if p.get("liquidated_with")
+             else "liquidated ") + f"{p['liquidation_time'][:10]} {p['liquidation_time'][11:16]} UTC"
             for p in res.report["positions"] if p["liquidated"]]
     assert liquidated == want
     assert len(rv.value_chart.liq.points()) >= 1

@@ -23,9 +23,11 @@ from typing import Any
 from engine import (InputError, Issue, Portfolio, check_portfolio, portfolio_from_dict,
                     position_from_dict)
 from engine.atomic import write_text_atomic
-from engine.parsing import LegSyntaxError, format_legs, format_number, number_or_text
+from engine.parsing import (COLLATERAL_POSITIONAL, LOAN_POSITIONAL, LegSyntaxError, format_legs,
+                            format_number, number_or_text)
 from engine.parsing import parse_legs as engine_parse_legs
-from engine.portfolio import FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level
+from engine.portfolio import (CONTRACTS, FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level,
+                              read_portfolio_file)
 
 _uid = itertools.count(1)
 
@@ -61,27 +63,41 @@ COLUMNS: tuple[Column, ...] = (
     Column("venue", "Venue", ("perp",), "venue", "Exchange whose tiered maintenance margin "
            "table and liquidation formula apply."),
     Column("collateral", "Collateral", ("loan",), "legs", "Collateral legs: 'ETH 12 @LT0.83; "
-           "WBTC 0.5' — asset, quantity, optional liquidation threshold (@LT) and bonus (@bonus)."),
-    Column("debt", "Debt", ("loan",), "legs", "Debt legs: 'USDC 18000; USDT 500'."),
+           "WBTC 0.5' — asset, quantity, optional liquidation threshold (@LT), bonus (@bonus) "
+           "and interest earned a year (@supply2%)."),
+    Column("debt", "Debt", ("loan",), "legs", "Debt legs: 'USDC 18000 @borrow5%; USDT 500' — "
+           "asset, quantity, optional interest owed a year (@borrow; aave-v3 preset: its "
+           "default rate)."),
     Column("price", "Price now", (), "computed", "Today's price of the position's asset "
            "(from Prices), USD.", True),
     Column("value", "Value now", (), "computed", "Value of the position at today's prices, USD: "
            "spot Q×P; perp its margin plus unrealised P&L (cross perps: unrealised P&L only, "
            "the wallet is counted in the account); loan collateral minus debt.", True),
     Column("liquidation_price", "Liq. price", (), "computed", "Price of the asset at which this "
-           "position is liquidated, other prices held (empty when none).", True),
+           "position is liquidated, other prices held (empty when none); a cross perp is "
+           "liquidated with its account: the price that liquidates the account.", True),
     Column("venue_liquidation_price", "Venue liq.", (), "computed", "The liquidation price the "
            "venue showed in the imported file (empty when it had none). A difference over 1 % "
            "from ours is flagged: usually a tier table, fees or a cross account's other "
            "positions.", True),
     Column("distance", "Distance", (), "computed", "Move of the asset from today's price to the "
-           "liquidation price (negative: a fall liquidates).", True),
+           "liquidation price (negative: a fall liquidates); a cross perp: its account's "
+           "liquidation move.", True),
     Column("isolated_margin", "Isolated margin", ("perp",), "number", "Margin posted for an isolated "
            "perp, USD (instead of leverage).", True),
     Column("maintenance_margin_rate", "MMR", ("perp",), "number", "Maintenance margin rate "
            "(e.g. 0.005 = 0.5%). Empty: from the venue's tier table.", True),
     Column("maintenance_amount", "Maint. amount", ("perp",), "number", "Maintenance amount "
            "(cum) of the tier, USD, used with an explicit MMR.", True),
+    Column("contract", "Contract", ("perp",), "combo", "linear: quantity in the asset, margin "
+           "in USD; inverse (coin-margined, Binance COIN-M / Bybit inverse): quantity in "
+           "contracts of 'Contract size' USD, margin in the coin."),
+    Column("contract_size", "Contract size", ("perp",), "number", "USD per contract of an "
+           "inverse perp (Binance BTCUSD 100, altcoins 10; Bybit 1).", True),
+    Column("funding_rate", "Funding rate", ("perp",), "number", "Funding rate per interval "
+           "(0.01% = 0.0001; positive: longs pay). It accrues in replays and Monte Carlo.", True),
+    Column("funding_interval_hours", "Funding (h)", ("perp",), "number", "Hours between "
+           "funding payments (empty: the venue's, 8 h; Hyperliquid 1 h).", True),
     Column("cost_basis", "Cost basis", ("spot",), "number", "Average purchase price, USD "
            "(optional, for your reference).", True),
     Column("close_factor", "Close factor", ("loan",), "number", "Share of the debt a liquidation "
@@ -93,7 +109,8 @@ COLUMNS: tuple[Column, ...] = (
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 EDITABLE_KEYS = tuple(c.key for c in COLUMNS if c.editor != "computed")
-CHOICES = {"kind": KINDS, "side": SIDES, "margin_mode": MARGIN_MODES, "preset": ("", "aave-v3")}
+CHOICES = {"kind": KINDS, "side": SIDES, "margin_mode": MARGIN_MODES, "preset": ("", "aave-v3"),
+           "contract": CONTRACTS}
 
 
 def column(key: str) -> Column:
@@ -144,12 +161,14 @@ def fmt_pct(x: float | None, digits: int = 1, signed: bool = True) -> str:
 
 
 # --------------------------------------------------------------------------- loan legs
-def parse_legs(text: str, old: Any = None) -> list[dict] | str:
+def parse_legs(text: str, old: Any = None, positional: tuple[str, ...] = LOAN_POSITIONAL
+               ) -> list[dict] | str:
     """Compact leg text to a list of leg dicts (:func:`engine.parsing.parse_legs`), or the
     text itself when it cannot be split into legs (reported as a syntax error by
-    validation). Extra keys of the old legs (matched by position) are kept."""
+    validation). Extra keys of the old legs (matched by position) are kept. ``positional``:
+    :data:`engine.parsing.COLLATERAL_POSITIONAL` for an account's collateral."""
     try:
-        legs = engine_parse_legs(text)
+        legs = engine_parse_legs(text, positional)
     except LegSyntaxError:
         return text
     if not legs:
@@ -161,7 +180,13 @@ def parse_legs(text: str, old: Any = None) -> list[dict] | str:
     return legs
 
 
-_LEG_FIELDS = ("asset", "quantity", "liquidation_threshold", "liquidation_bonus")
+_LEG_FIELDS = ("asset", "quantity", "liquidation_threshold", "liquidation_bonus", "supply_apy",
+               "borrow_apy", "collateral_ratio")
+
+
+def parse_account_collateral(text: str, old: Any = None) -> list[dict] | str:
+    """An account's collateral cell ('USDE 10000 @ratio0.9; BTC 0.1'), as :func:`parse_legs`."""
+    return parse_legs(text, old, COLLATERAL_POSITIONAL)
 
 
 # --------------------------------------------------------------------------- rows
@@ -206,6 +231,17 @@ class Validation:
         return sum(1 for c in self.cells.values() if c.severity == "warning")
 
 
+def account_error_column(field_name: str | None) -> str:
+    """The accounts-table cell of an engine field path (``accounts[0].id``,
+    ``collateral[1].collateral_ratio``, ``wallet_asset``)."""
+    f = field_name or ""
+    if f.endswith(".id") and not f.startswith("collateral"):
+        return "id"
+    if f.startswith("collateral"):
+        return "collateral"
+    return f if f in ("wallet_balance", "venue") else "wallet_balance"
+
+
 def error_column(field_name: str | None) -> str:
     """Map an engine field path (``collateral[0].quantity``, ``positions[3].id``) to a column."""
     if not field_name:
@@ -221,7 +257,8 @@ def error_column(field_name: str | None) -> str:
 _PLACEHOLDER = {"asset": "BTC", "side": "long", "margin_mode": "isolated", "quantity": 1.0,
                 "entry_price": 1.0, "close_factor": 0.5, "liquidation_bonus": 0.05}
 _OPTIONAL = ("leverage", "isolated_margin", "account", "venue", "maintenance_margin_rate",
-             "maintenance_amount", "cost_basis", "preset")
+             "maintenance_amount", "cost_basis", "preset", "contract", "contract_size",
+             "funding_rate", "funding_interval_hours")
 _LEG_ITEM = re.compile(r"^(collateral|debt)\[(\d+)\](?:\.(\w+))?$")
 
 
@@ -397,7 +434,7 @@ class Document:
             t = text.strip()
             if t == "" and key not in ("id", "kind"):
                 return None
-            if key in ("kind", "side", "margin_mode", "preset", "venue"):
+            if key in ("kind", "side", "margin_mode", "preset", "venue", "contract"):
                 return t.lower()
             if key == "asset":
                 return t.upper()
@@ -448,10 +485,7 @@ class Document:
             try:
                 p = portfolio_from_dict({"accounts": [acc]})
             except InputError as exc:
-                f = exc.field or ""
-                key = "id" if f.endswith(".id") else (f if f in ("wallet_balance", "venue") else
-                                                      "wallet_balance")
-                v.accounts[(i, key)] = CellIssue("error", str(exc))
+                v.accounts[(i, account_error_column(exc.field))] = CellIssue("error", str(exc))
                 continue
             a = p.accounts[0]
             if a.id in seen_acc:
@@ -479,18 +513,29 @@ class Document:
                 continue
             seen_ids.add(pos.id)
             parsed.append((row, pos))
-        # cross-field checks through the engine; drop failing positions until clean
+        # cross-field checks through the engine; drop failing positions (and accounts, with
+        # their perps) until clean
         uid_of = {pos.id: row.uid for row, pos in parsed}
+        acc_row = {str(a.get("id", "")).strip(): i for i, a in enumerate(self.accounts)}
         good = list(parsed)
         missing: dict[str, None] = {}
-        for _ in range(len(good) + 1):
+        for _ in range(len(good) + len(accounts) + 1):
             port = Portfolio(name=self.name, prices=dict(prices), accounts=list(accounts),
                              positions=[pos for _, pos in good])
             errors, warnings = check_portfolio(port)
             if not errors:
                 break
             bad = set()
+            bad_accounts = set()
             for exc in errors:
+                if exc.position in acc_row and exc.position not in uid_of:
+                    # an account's collateral: mark its cell, drop it and its perps
+                    v.accounts.setdefault((acc_row[exc.position], account_error_column(exc.field)),
+                                          CellIssue("error", str(exc)))
+                    if exc.field and exc.field.endswith(".asset") and "no current price" in exc.reason:
+                        missing.setdefault(str(exc.value), None)
+                    bad_accounts.add(exc.position)
+                    continue
                 if exc.position in uid_of:
                     col = error_column(exc.field)
                     if col not in COLUMN_KEYS:
@@ -502,7 +547,15 @@ class Document:
                             col = self._loan_leg_column(row.raw, str(exc.value))
                     v.cells.setdefault((uid_of[exc.position], col), CellIssue("error", str(exc)))
                     bad.add(exc.position)
-            if not bad:        # an error not tied to a position: report it and stop
+            if bad_accounts:
+                accounts = [a for a in accounts if a.id not in bad_accounts]
+                for r, p in good:
+                    if getattr(p, "account", None) in bad_accounts and p.margin_mode == "cross":
+                        v.cells.setdefault((r.uid, "account"), CellIssue(
+                            "error", f"position {p.id!r}, field 'account': account "
+                                     f"{p.account!r} has an error (see Accounts)"))
+                        bad.add(p.id)
+            if not bad and not bad_accounts:   # an error not tied to a row: report it, stop
                 v.first_error = errors[0]
                 good = []
                 break

@@ -19,7 +19,8 @@ from engine.scenarios import bundled_beta
 from engine.venue_check import venue_issue
 
 from .document import (COLUMNS, CellIssue, Document, Validation, applies, default_position,
-                       fmt_display, fmt_money, fmt_number, fmt_pct, fmt_price, format_legs)
+                       fmt_display, fmt_money, fmt_number, fmt_pct, fmt_price, format_legs,
+                       parse_account_collateral)
 from .theme import LIGHT, Theme
 
 ROLE = Qt.ItemDataRole
@@ -156,7 +157,7 @@ class PortfolioDocument(QObject):
             new = _norm_price(key, text)
         else:
             old = self.doc.accounts[row].get(key)
-            new = _norm_account(key, text)
+            new = _norm_account(key, text, old)
         if _same(old, new):
             return False
         label = {"position": "position", "price": "price", "account": "account"}[target]
@@ -308,9 +309,13 @@ def _norm_price(key: str, text: Any) -> Any:
     return Document.normalize("quantity", text)
 
 
-def _norm_account(key: str, text: Any) -> Any:
+def _norm_account(key: str, text: Any, old: Any = None) -> Any:
     if key == "wallet_balance":
         return Document.normalize("quantity", text)
+    if key == "collateral":
+        if not isinstance(text, str):
+            return text
+        return parse_account_collateral(text, old) if text.strip() else None
     if isinstance(text, str):
         t = text.strip()
         if key == "venue":
@@ -579,7 +584,8 @@ class PricesModel(_ListModel):
     HEADERS = ("Asset", "Price (USD)", "Beta to BTC", "Used by")
     TIPS = ("Asset symbol.", "Today's price in USD; every scenario moves prices from here.",
             "Beta to BTC from the bundled calibration (override it in the Shock view): a BTC move "
-            "r moves this asset by (1 + r)^beta − 1.", "Number of positions that use the asset.")
+            "r moves this asset by (1 + r)^beta − 1.",
+            "Number of positions and cross accounts (collateral) that use the asset.")
 
     KEYS = ("asset", "price", "beta", "used")
     EDITABLE_COLUMNS = 2
@@ -630,6 +636,11 @@ class PricesModel(_ListModel):
                 assets.add(raw["asset"].upper())
             for a in assets:
                 out[a] = out.get(a, 0) + 1
+        for acc in self.owner.doc.accounts:       # cross accounts' collateral legs
+            legs = acc.get("collateral")
+            for a in {str(leg["asset"]).upper() for leg in legs if isinstance(leg, dict) and
+                      isinstance(leg.get("asset"), str)} if isinstance(legs, list) else ():
+                out[a] = out.get(a, 0) + 1
         return out
 
     def setData(self, index, value, role=ROLE.EditRole):
@@ -641,14 +652,18 @@ class PricesModel(_ListModel):
 
 # --------------------------------------------------------------------------- accounts
 class AccountsModel(_ListModel):
-    HEADERS = ("Account", "Wallet (USD)", "Venue", "Perps", "Equity now", "Margin ratio")
+    HEADERS = ("Account", "Wallet (USD)", "Venue", "Collateral", "Perps", "Equity now",
+               "Margin ratio")
     TIPS = ("Id of the cross-margin account; cross perps refer to it.",
             "Wallet balance of the account in USD (collateral shared by its cross perps).",
-            "Exchange whose maintenance-margin tiers apply to the account's perps.",
+            "Exchange whose maintenance-margin tiers and collateral ratios apply to the account.",
+            "Assets held as margin besides the USD wallet: 'USDE 10000 @ratio0.9; BTC 0.1' — "
+            "asset, quantity, optional collateral ratio (empty: the venue's published ratio). "
+            "Each counts at its price times its ratio; a fall in it can liquidate the account.",
             "Number of cross perps in this account.",
-            "Wallet balance plus unrealised P&L of its perps at today's prices.",
+            "Wallet, collateral at market and unrealised P&L of its perps at today's prices.",
             "Maintenance margin / equity at today's prices: the account is liquidated at 100%.")
-    KEYS = ("id", "wallet_balance", "venue", "perps", "equity", "margin_ratio")
+    KEYS = ("id", "wallet_balance", "venue", "collateral", "perps", "equity", "margin_ratio")
 
     def __init__(self, owner):
         super().__init__(owner)
@@ -658,9 +673,9 @@ class AccountsModel(_ListModel):
         self.today = rows
         n = self.rowCount()
         if n:
-            self.dataChanged.emit(self.index(0, 4), self.index(n - 1, 5))
+            self.dataChanged.emit(self.index(0, 5), self.index(n - 1, 6))
 
-    EDITABLE_COLUMNS = 3
+    EDITABLE_COLUMNS = 4
 
     def _items(self) -> list:
         return self.owner.doc.accounts
@@ -670,17 +685,19 @@ class AccountsModel(_ListModel):
 
     def _cell(self, acc, c: int, key: str, role):
         if role == ROLE.TextAlignmentRole:
-            return LEFT if c in (0, 2) else RIGHT
+            return LEFT if c in (0, 2, 3) else RIGHT
         if role == ROLE.ForegroundRole and key == "margin_ratio":
             mr = self.today.get(str(acc.get("id")), {}).get("margin_ratio")
             if isinstance(mr, float) and mr >= 0.5:
                 return QBrush(QColor(self.owner.theme.loss))
             return None
         if role in (ROLE.DisplayRole, ROLE.EditRole):
-            if c < 3:
+            if c < self.EDITABLE_COLUMNS:
                 v = acc.get(key)
                 if v is None:
                     return ""
+                if key == "collateral":
+                    return format_legs(v)
                 if isinstance(v, (int, float)):
                     return fmt_number(v) if role == ROLE.EditRole else fmt_display(v)
                 return str(v)
@@ -698,7 +715,7 @@ class AccountsModel(_ListModel):
         return None
 
     def setData(self, index, value, role=ROLE.EditRole):
-        if not index.isValid() or role != ROLE.EditRole or index.column() > 2:
+        if not index.isValid() or role != ROLE.EditRole or index.column() >= self.EDITABLE_COLUMNS:
             return False
         self.owner.set_cell("account", index.row(), self.KEYS[index.column()], value)
         return True

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..attribution import pnl_by_asset
+from ..attribution import PnL, pnl_by_asset
 from .context import Context
 from .request import FAN_LEVELS, VAR_LEVELS, MonteCarloChunk, MonteCarloRequest, level_key
 from .stats import fan_from_hist, hist_stats, order_stats
@@ -35,8 +35,7 @@ class BlockResult:
     pnl: np.ndarray
     values: np.ndarray | None             # (n, T+1) float64, dropped once binned
     liq_counts: np.ndarray
-    pos_pnl: np.ndarray
-    wallet_loss: np.ndarray
+    parts: PnL                            # P&L parts summed over the block's paths
     sample_values: np.ndarray | None
     sample_liq: np.ndarray | None
     cascade_liq: np.ndarray | None
@@ -110,8 +109,7 @@ class Accumulator:
         self.casc_adj_sum = 0.0
         self.done = 0
         self.liq_counts = np.zeros((book.n_positions, T1), dtype=np.int64)
-        self.pos_pnl = np.zeros(book.n_positions)
-        self.wallet_loss = np.zeros(book.n_accounts)
+        self.parts = PnL.zeros(book)
         self.fan_counts = None
         self.hist_counts = np.zeros(HIST_BINS * FINE_PER_BIN, dtype=np.int64)
         self.hist_sums = np.zeros(HIST_BINS * FINE_PER_BIN)
@@ -130,8 +128,7 @@ class Accumulator:
             self.casc_adj_sum += float(r.cascade_adj.sum())
         self.done += r.n
         self.liq_counts += r.liq_counts
-        self.pos_pnl += r.pos_pnl
-        self.wallet_loss += r.wallet_loss
+        self.parts = self.parts + r.parts
         if self.fan_counts is None:
             self.fan_counts = r.fan_counts.copy()
         else:
@@ -160,7 +157,8 @@ class Accumulator:
         fan[:, -1] = self.v0 + np.array(st["pct"])
         var = dict(zip(VAR_LEVELS, st["var"]))
         cvar = dict(zip(VAR_LEVELS, st["cvar"]))
-        by_asset = {k: -v for k, v in pnl_by_asset(book, self.pos_pnl / n, self.wallet_loss / n).items()}
+        mean = self.parts.scaled(1.0 / n)
+        by_asset = {k: -v for k, v in pnl_by_asset(book, mean).items()}
         casc = casc_summary = None
         if self.casc is not None:
             c = self.casc[:n]
@@ -185,6 +183,6 @@ class Accumulator:
             n_steps=ctx.n_steps, steps_per_day=ctx.model.steps_per_day, seed=int(req.seed),
             model=req.model, expected_pnl=float(pnl.mean()), prob_loss=float((pnl < 0).mean()),
             sample_liq_step=self.sample_liq.copy(), hist_clamped=tuple(self.clamped),
-            expected_pnl_by_position=self.pos_pnl / n, cascade_summary=casc_summary,
+            expected_pnl_by_position=mean.position + mean.costs, cascade_summary=casc_summary,
             notes=list(ctx.model.notes), warnings=[str(w) for w in book.warnings],
             calibration=ctx.model.describe())

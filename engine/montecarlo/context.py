@@ -28,6 +28,7 @@ class Context:
     high_cols: np.ndarray
     book_sim: np.ndarray                  # (A,) simulated column each book column follows, -1: held
     depeg: DepegJumps | None = None       # de-peg jumps of pegged columns (engine.pegs)
+    hours: np.ndarray | None = None       # (n_steps + 1,) hours elapsed at each step: costs accrue
 
     @property
     def n_paths(self) -> int:
@@ -40,10 +41,11 @@ class Context:
 
 def extreme_columns(book: Book, model: PathModel, need_btc_low: bool, book_sim: np.ndarray):
     """Simulated columns whose intra-step lows / highs the book can feel: lows of assets
-    held long (isolated or cross) or as loan collateral, highs of assets held short or
-    owed (through ``book_sim``, the simulated column each book column follows: a pegged
-    asset's is its base's). Elsewhere a step's low and high are its close (no effect on any
-    result)."""
+    held long (isolated or cross), as loan or account collateral, highs of assets held short
+    or owed (through ``book_sim``, the simulated column each book column follows: a pegged
+    asset's is its base's), and both for an isolated perp on a venue that returns the
+    remaining margin (its execution price is clipped into the step's range). Elsewhere a
+    step's low and high are its close (no effect on any result)."""
     A = len(book.assets)
     low = np.zeros(A, bool)
     high = np.zeros(A, bool)
@@ -51,6 +53,10 @@ def extreme_columns(book: Book, model: PathModel, need_btc_low: bool, book_sim: 
     high[book.iso_asset[book.iso_sign < 0]] = True
     low[book.cross_asset[book.cross_sign > 0]] = True
     high[book.cross_asset[book.cross_sign < 0]] = True
+    low[book.iso_asset[book.iso_returns]] = True
+    high[book.iso_asset[book.iso_returns]] = True
+    if book.n_collateral:
+        low[book.coll_asset] = True
     low |= (book.loan_coll != 0).any(axis=0) if len(book.loan_pos) else False
     high |= (book.loan_debt != 0).any(axis=0) if len(book.loan_pos) else False
     on = book_sim >= 0
@@ -88,4 +94,5 @@ def prepare(portfolio_or_book, req: MonteCarloRequest) -> Context:
     return Context(book=book, model=model, cascade=req.cascade, beta_sim=beta_sim, layout=layout,
                    seeds=BlockSeeds(int(req.seed)),
                    sample_k=min(int(req.sample_paths), int(req.n_paths)), n_steps=n_steps,
-                   low_cols=low_cols, high_cols=high_cols, book_sim=book_sim, depeg=plan.depeg)
+                   low_cols=low_cols, high_cols=high_cols, book_sim=book_sim, depeg=plan.depeg,
+                   hours=np.arange(n_steps + 1) * (24.0 / model.steps_per_day))

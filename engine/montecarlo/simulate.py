@@ -9,7 +9,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..attribution import wallet_losses
+from ..attribution import outcome_pnl
 from ..cascade import amplify
 from ..errors import InputError
 from ..replay import PricePaths, run_book
@@ -89,7 +89,7 @@ def run_block(ctx: Context, b: int, edges: Edges | None) -> BlockResult:
     """Draw and replay block ``b``; binned on ``edges`` (None: block 0, binned later)."""
     n = ctx.layout.size(b)
     paths, casc_liq, casc_adj = block_prices(ctx, block_rng(ctx.seeds, b), n, complete=False)
-    out = run_book(ctx.book, paths, series=False)
+    out = run_book(ctx.book, paths, hours=ctx.hours, series=False)
     del paths
     book = ctx.book
     T1 = ctx.n_steps + 1
@@ -100,14 +100,13 @@ def run_block(ctx: Context, b: int, edges: Edges | None) -> BlockResult:
     hit = liq >= 0
     flat = (np.arange(n_pos)[None, :] * T1 + liq)[hit]
     liq_counts = np.bincount(flat, minlength=n_pos * T1).reshape(n_pos, T1)
-    pos_pnl = (out.position_end - out.position_start).sum(axis=0)
     first = ctx.layout.start(b)
     sv = sl = None
     if first < ctx.sample_k:
         k = min(n, ctx.sample_k - first)
         sv = value[:k].copy()
         sl = liq[:k].copy()
-    res = BlockResult(b, n, pnl, value, liq_counts, pos_pnl, wallet_losses(book, liq), sv, sl,
+    res = BlockResult(b, n, pnl, value, liq_counts, outcome_pnl(book, out), sv, sl,
                       casc_liq, casc_adj)
     if edges is not None:
         bin_block(res, edges)

@@ -502,7 +502,8 @@ class ReplayView(QWidget):
             step = p["liquidation_step"]
             when = self.step_texts[step] if p["liquidated"] else ""
             if p["liquidated"] and step <= k:
-                status = f"liquidated {when}"
+                status = (f"liquidated with account {p['liquidated_with']} {when}"
+                          if p.get("liquidated_with") else f"liquidated {when}")
             elif p["liquidated"]:
                 status = f"alive (liquidated later, {when})"
             else:

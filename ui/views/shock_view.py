@@ -376,7 +376,7 @@ class ShockView(QWidget):
         result = self._detail
         if result is None:
             return
-        self.by_position.set_data(result.ids, result.pnl)
+        self.by_position.set_data(list(result.by_position), list(result.by_position.values()))
         self.results_model.set_result(result, self.theme)
 
     def save_state(self, settings) -> None:
@@ -462,7 +462,7 @@ class ShockResultsModel(QAbstractTableModel):
                 return fmt_money(float(r.value_after[i]))
             if c == 6:
                 return fmt_money(float(self._pnl[i]), signed=True)
-            return "LIQUIDATED" if r.liquidated[i] else "ok"
+            return r.status[i]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             right = self.COLUMNS[c][2]
             return int((Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft)
