@@ -125,9 +125,14 @@ def choose(candidates: list[dict], budget: float | None, allow_free: bool) -> li
 def _knapsack(items: list[dict], budget: float) -> set[str]:
     """0/1 knapsack over units: most value kept, then most units, then least cost."""
     step = budget / KNAPSACK_STEPS
+    if not step > 0:
+        return set()
     best = [(0.0, 0, 0.0, ())] * (KNAPSACK_STEPS + 1)      # (value, count, -cost, units)
     for it in items:
-        w = math.ceil(it["money"]["cost_usd"] / step - 1e-12)
+        w = it["money"]["cost_usd"] / step
+        if not w <= KNAPSACK_STEPS + 1:
+            continue
+        w = math.ceil(w - 1e-9)
         if w > KNAPSACK_STEPS:
             continue
         val = max(it["value"], 0.0)
