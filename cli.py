@@ -434,31 +434,15 @@ def cmd_plan(args) -> int:
     return 0
 
 
-ACTION_WORDS = {"add_margin": "add margin", "reduce": "reduce", "add_collateral": "add collateral",
-                "repay": "repay", "swap_collateral": "swap collateral"}
-
-
-def action_text(a: dict) -> str:
-    """One action in words: ``add margin 1,026.49 USD to sol-10x``."""
-    q = f"{a['quantity']:,.6g}" if a["asset"] != "USD" else money(a["quantity"])
-    verb = ACTION_WORDS[a["action"]]
-    if a["action"] == "swap_collateral":
-        return f"swap {q} {a['asset']} of {a['id']}'s collateral into {a['to_asset']}"
-    if a["action"] == "reduce":
-        return f"close {q} {a['asset']} of {a['id']}"
-    if a["action"] == "add_margin" and a["id"] == a["unit"] and a.get("liquidation_prices") is not None:
-        return f"add {q} USD to the wallet of {a['id']}"
-    return f"{verb} {q} {a['asset']} {'to' if a['action'] != 'repay' else 'of'} {a['id']}"
-
-
 def print_plan(rep: dict) -> None:
+    from engine.planner import describe
     t = rep["target"]
     print(f"{rep['portfolio']} — survive: {t['name']}\n  ({t['rule']})\n")
     failing = rep["plan_summary"]["failing"]
     if not failing:
         print("Every position survives the target: nothing to change.")
     else:
-        rows = [[a["unit"], action_text(a), money(a["amount_usd"]), money(a["cost_usd"]),
+        rows = [[a["unit"], describe(a), money(a["amount_usd"]), money(a["cost_usd"]),
                  price(a["new_liquidation_price"]),
                  "—" if a["new_health_factor"] is None else f"{a['new_health_factor']:.3f}"]
                 for a in rep["actions"]]
@@ -473,7 +457,7 @@ def print_plan(rep: dict) -> None:
               f"{len(failing)} ({money(ps['value_kept_usd'])} of {money(ps['value_at_risk_usd'])} "
               "value today kept alive)")
         for a in rep["plan"]:
-            print(f"  - {action_text(a)}")
+            print(f"  - {describe(a)}")
         if ps["not_saved"]:
             print(f"  not saved: {', '.join(ps['not_saved'])}")
     print("\nBefore / after the plan")

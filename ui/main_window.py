@@ -24,6 +24,7 @@ from .document import Document, fmt_money, fmt_pct
 from .files import Files, demo_path
 from .jobs import montecarlo_available
 from .models import PortfolioDocument
+from .views import planner_view
 from .views.montecarlo_view import MonteCarloView
 from .views.portfolio_view import PortfolioView
 from .views.replay_view import ReplayView
@@ -33,7 +34,7 @@ from .widgets import MetricsStrip
 
 TABS = ("Portfolio", "Shock", "Replay", "Monte Carlo", "Reverse stress")
 CHANNEL_NAMES = {"analysis": "Analysis", "replay": "Replay", "montecarlo": "Monte Carlo",
-                 "reverse": "Reverse stress"}
+                 "reverse": "Reverse stress", "plan": "Survival planner"}
 
 __all__ = ["MainWindow", "demo_path"]
 
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self.tabs.setTabToolTip(2, "Replay a historical crash or imported prices (Ctrl+3)")
         self.tabs.setTabToolTip(3, "Monte Carlo loss distribution and liquidation odds (Ctrl+4)")
         self.tabs.setTabToolTip(4, "BTC move that liquidates each position (Ctrl+5)")
+        self.planner_view = planner_view.install(self)       # "Survive", beside Reverse stress
         cl.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 

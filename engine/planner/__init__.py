@@ -14,11 +14,11 @@ Modules, one job each:
 - :mod:`.search`   judging many candidates in one kernel run; bracketing and bisection;
 - :mod:`.plan`     the per-unit actions, the budget plan, the check and the report.
 """
-from .actions import ACTIONS, MONEY_ACTIONS, Unit, Way, apply_action, units_of
+from .actions import ACTIONS, MONEY_ACTIONS, Unit, Way, apply_action, describe, units_of
 from .plan import PlanResult, apply_plan, plan_steps, plan_survival, precision_text
 from .search import CHECK, RTOL, judge
 from .targets import ALL, DEFAULT_PLANNER_PATHS, Target, TargetSpec, build_target, summaries
 
-__all__ = ["ACTIONS", "MONEY_ACTIONS", "Unit", "Way", "apply_action", "units_of", "PlanResult",
+__all__ = ["ACTIONS", "MONEY_ACTIONS", "Unit", "Way", "apply_action", "describe", "units_of", "PlanResult",
            "apply_plan", "plan_steps", "plan_survival", "precision_text", "CHECK", "RTOL", "judge",
            "ALL", "DEFAULT_PLANNER_PATHS", "Target", "TargetSpec", "build_target", "summaries"]

@@ -228,6 +228,24 @@ def apply_action(p: Portfolio, action: str, id: str, quantity: float, asset: str
     return out
 
 
+def describe(row: dict) -> str:
+    """An action row (``plan --json``) in words, e.g. ``add 1,026.49 USD of margin to
+    sol-10x`` (the command line and the GUI print the same text)."""
+    q = f"{row['quantity']:,.2f}" if row["asset"] == USD else f"{row['quantity']:,.6g}"
+    a, pid, asset = row["action"], row["id"], row["asset"]
+    if a == "add_margin":
+        where = "the wallet of" if row.get("liquidation_prices") is not None and \
+            row.get("unit") == pid else "the margin of"
+        return f"add {q} USD to {where} {pid}"
+    if a == "reduce":
+        return f"close {q} {asset} of {pid}"
+    if a == "repay":
+        return f"repay {q} {asset} of {pid}'s debt"
+    if a == "add_collateral":
+        return f"add {q} {asset} to {pid}'s collateral"
+    return f"swap {q} {asset} of {pid}'s collateral into {row.get('to_asset')}"
+
+
 # --------------------------------------------------------------------------- ways
 @dataclass(frozen=True)
 class Way:
