@@ -1,4 +1,4 @@
-"""The main window: layout and routing. It builds the header, the five views and the
+"""The main window: layout and routing. It builds the header, the six views and the
 status bar (progress and Cancel), and routes signals between them, the document, the
 controller (:mod:`ui.controller`, which owns every run) and the window's files
 (:mod:`ui.files`). Menus and the toolbar are in :mod:`ui.actions`, the theme in

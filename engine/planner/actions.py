@@ -145,7 +145,10 @@ def apply_action(p: Portfolio, action: str, id: str, quantity: float, asset: str
     pos = p.position(id)
 
     def own(obj):                                   # copy on write: ``p`` is never changed
-        new = copy.deepcopy(obj)
+        new = copy.copy(obj)
+        if isinstance(obj, Loan):                   # its legs change, nothing else is shared
+            new.collateral = [copy.copy(leg) for leg in obj.collateral]
+            new.debt = [copy.copy(leg) for leg in obj.debt]
         seq = out.positions if any(x is obj for x in p.positions) else out.accounts
         seq[next(i for i, x in enumerate(seq) if x is obj)] = new
         return new
@@ -200,7 +203,7 @@ def apply_action(p: Portfolio, action: str, id: str, quantity: float, asset: str
     loan = own(pos)
     if action == "repay":
         leg = _leg(loan.debt, asset, "debt", id)
-        if q >= leg.quantity * REPAY_MAX:
+        if q >= leg.quantity * (1 - 1e-12):
             raise InputError(f"repays all the debt leg ({leg.quantity:g}); a repay leaves some",
                              field="quantity", value=quantity, position=id)
         leg.quantity -= q

@@ -180,13 +180,15 @@ def plan_steps(p: Portfolio, spec: TargetSpec | Target, budget=None, allow_free:
         rounds += 1
         yield min(2 + rounds, total - 3), total, f"Searching the smallest fixes ({left} left)"
     by_unit: dict[str, list[dict]] = {u.id: [] for u in failing}
-    notes = []
+    missed: dict[tuple[str, str, str], list[str]] = {}
     for s in searches:
         if s.result is not None:
             by_unit[s.way.unit.id].append(_action_row(p, s))
-        elif s.note:
-            notes.append(f"{s.way.unit.id}: no {s.way.action.replace('_', ' ')} of {s.way.id} "
-                         f"({s.way.asset}) saves it: {s.note}")
+        else:
+            what = s.way.id if s.way.action == "reduce" else s.way.asset
+            missed.setdefault((s.way.unit.id, s.way.action, s.note), []).append(what)
+    notes = [f"{unit}: no {action.replace('_', ' ')} of {', '.join(what)} alone saves it ({note})"
+             for (unit, action, note), what in missed.items()]
     actions = []
     cands = []
     for u in failing:

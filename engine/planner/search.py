@@ -5,8 +5,8 @@ an amount applied) is copied into one book under renamed ids (``id#k``), and one
 (:func:`engine.replay.run_book`) on the target's paths liquidates them all; units never
 interact in the kernel, so each copy fares exactly as it would alone.
 
-Per way: a geometric bracket of the amount (``(0, cap]``, or ``scale`` x 1e-5 .. 1e4 when
-unbounded) finds the first amount that survives; k-section (8 amounts a round) then
+Per way: a geometric bracket of the amount (``(0, cap]`` in 12 steps, or ``scale`` x 1e-5 ..
+1e4 in steps of x10 when unbounded) finds the first amount that survives; bisection then
 narrows ``[lo fails, hi survives]`` until ``hi - lo <= RTOL * hi``; finally ``CHECK * hi``
 (98 %) is judged, and must fail. When it survives instead (survival is not monotone in the
 amount, e.g. a collateral swap that lowers the health factor today), the search starts again
@@ -32,10 +32,10 @@ from .targets import Target
 RTOL = 1e-4
 #: the share of the amount that must fail the target (the "minimal" test)
 CHECK = 0.98
-GRID_POINTS = 16
+GRID_POINTS = 12
 UNBOUNDED = (1e-5, 1e4)          # bracket of an unbounded amount, times the way's scale
-UNBOUNDED_POINTS = 28
-SECTION = 8
+UNBOUNDED_POINTS = 10
+SECTION = 1                      # amounts judged per round once bracketed (1: bisection)
 MAX_RESTARTS = 6
 MAX_ROUNDS = 80
 MAX_CELLS = 1 << 22              # paths x positions per kernel run (memory bound)
@@ -86,14 +86,15 @@ def _judge_chunk(target: Target, chunk: list[tuple[int, Portfolio]], ok: np.ndar
             owner.update({x.id: k for x in ps})
             owner.update({a.id: k for a in accs})
         merged = Portfolio(prices=chunk[0][1].prices, accounts=accounts, positions=positions)
-        errors, _ = check_portfolio(merged)
-        if errors:                        # an invalid candidate does not survive
+        try:
+            book = compile_book(merged)
+        except InputError:                # an invalid candidate does not survive
+            errors, _ = check_portfolio(merged)
             bad = {owner[e.position] for e in errors if e.position in owner}
             if not bad:
-                raise errors[0]
+                raise
             chunk = [(k, c) for k, c in chunk if k not in bad]
             continue
-        book = compile_book(merged)
         out = run_book(book, target.cube(book.assets), series=False)
         dead = out.liq_step >= 0                                    # (P, n)
         col = {pid: i for i, pid in enumerate(book.ids)}
