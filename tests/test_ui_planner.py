@@ -113,3 +113,28 @@ def test_reverse_loss_levels_are_editable_and_planner_targets(window, qtbot):
     rv.loss_edit.editingFinished.emit()
     assert "losses" in rv.status.text() and "150%" in rv.status.text()
     assert window.controller.reverse_losses == (0.1, 0.2, 0.33)
+
+
+def test_imported_history_target(window, qtbot, tmp_path):
+    """The Replay view's imported price file is a planner target; the after-state is what a
+    replay of that file gives on the planned book."""
+    from engine import compile_book, history_scenario, stress
+    from engine.prices import load_price_history
+    pv = window.planner_view
+    pv.target.setCurrentIndex(pv.target.findData("history"))
+    pv.plan_button.click()
+    assert "Replay view" in pv.status.text() and not window.controller.is_running("plan")
+    rows = ["date,BTC,ETH,SOL"]
+    for d, (b, e, s) in enumerate([(90000, 3000, 130), (80000, 2600, 105), (70000, 2200, 90)]):
+        rows.append(f"2025-10-{10 + d:02d},{b},{e},{s}")
+    f = tmp_path / "wide.csv"
+    f.write_text("\n".join(rows) + "\n")
+    window.files.open_dropped([str(f)])
+    res = plan(window, qtbot, target="history")
+    rep = res.report
+    assert rep["target"]["kind"] == "history" and rep["plan_summary"]["failing"]
+    book = compile_book(res.after)
+    again = stress(res.after, history_scenario(load_price_history([str(f)]), book.assets, book.today),
+                   book, series=False)
+    assert again["portfolio"]["liquidated_positions"] == rep["after"][0]["liquidated"] == 0
+    assert again["portfolio"]["pnl"] == pytest.approx(rep["after"][0]["pnl"])

@@ -234,7 +234,8 @@ def montecarlo_job(portfolio: Portfolio, settings: MonteCarloSettings) -> Iterat
 @dataclass
 class PlanSettings:
     """The planner panel's choices: ``target`` is "all", a bundled crash id, "shock" (an
-    instant BTC move, others through their betas), "loss" (a reverse-stress loss level) or
+    instant BTC move, others through their betas), "loss" (a reverse-stress loss level),
+    "history" (the imported price files of ``history``, a :class:`ReplaySpec`) or
     "montecarlo" (P(liquidation) <= ``pliq`` over ``days``)."""
 
     target: str = "all"
@@ -247,11 +248,23 @@ class PlanSettings:
     budget: float | None = None
     allow_free: bool = False
     beta_overrides: dict[str, float] = field(default_factory=dict)
+    history: ReplaySpec | None = None
 
     def spec(self):
-        """The engine's :class:`engine.planner.TargetSpec` for these settings."""
+        """The engine's :class:`engine.planner.TargetSpec` for these settings (an imported
+        history is read here: call it on the worker)."""
         from engine.planner import DEFAULT_PLANNER_PATHS, TargetSpec
         betas = dict(self.beta_overrides) or None
+        if self.target == "history":
+            h = self.history
+            if h is None or not h.price_files:
+                from engine import InputError
+                raise InputError("import a price history in the Replay view first", field="history",
+                                 value=None)
+            hist = load_history(h.price_files)
+            if h.start or h.end:
+                hist = hist.window(h.start or None, h.end or None)
+            return TargetSpec(history=hist, proxy=h.proxy, beta_overrides=betas)
         if self.target == "shock":
             return TargetSpec(shock={"BTC": self.btc_move}, beta_overrides=betas)
         if self.target == "loss":
@@ -266,6 +279,7 @@ def plan_job(portfolio: Portfolio, settings: PlanSettings) -> Iterator:
     """The engine's planner (:func:`engine.planner.plan_steps`), its progress relayed; returns
     the :class:`engine.planner.PlanResult`."""
     from engine.planner import plan_steps
+    yield Progress(0, 1, "Building the target")
     steps = plan_steps(portfolio, settings.spec(), settings.budget, settings.allow_free)
     while True:
         try:

@@ -1,7 +1,7 @@
 """Survive: the survival planner beside reverse stress.
 
-Pick a target (every bundled crash, one crash, a BTC shock, a reverse-stress loss level, or
-"P(liquidation) <= p over D days"), a budget, and Plan: the engine's planner
+Pick a target (every bundled crash, one crash, a BTC shock, the Replay view's imported price
+history, a reverse-stress loss level, or "P(liquidation) <= p over D days"), a budget, and Plan: the engine's planner
 (:mod:`engine.planner`, on a worker thread owned by the controller) lists per position or
 cross account the smallest change in each way, the plan the budget buys, and the target
 before and after the plan (per crash, and as a crash matrix of who is liquidated).
@@ -23,7 +23,7 @@ from engine.portfolio import Portfolio, portfolio_to_dict, position_to_dict
 from engine.scenarios import library
 
 from ..document import fmt_money, fmt_pct, fmt_price
-from ..jobs import PlanSettings
+from ..jobs import PlanSettings, ReplaySpec
 from ..widgets import RecordsModel, hint, make_table, section
 
 TAB_TITLE = "Survive"
@@ -82,9 +82,10 @@ class PlannerView(QWidget):
     plan_requested = Signal(object)           # PlanSettings
     apply_requested = Signal()
 
-    def __init__(self, theme_of=lambda: None, parent=None):
+    def __init__(self, theme_of=lambda: None, history_of=lambda: None, parent=None):
         super().__init__(parent)
         self.theme_of = theme_of
+        self.history_of = history_of              # the Replay view's imported files (ReplaySpec)
         self.result = None                    # engine.planner.PlanResult
         self.stale = False
         self._planning = False
@@ -232,6 +233,7 @@ class PlannerView(QWidget):
         for s in library():
             self.target.addItem(f"Crash: {s['name']}", s["id"])
         self.target.addItem("Shock: an instant BTC move", "shock")
+        self.target.addItem("Imported history (the Replay view's price files)", "history")
         for x in self.losses:
             self.target.addItem(f"Reverse stress: the move that loses {x * 100:g}% of the value",
                                 f"loss:{x!r}")
@@ -263,6 +265,11 @@ class PlannerView(QWidget):
                          days=self.days.value(), budget=budget, allow_free=self.allow_free.isChecked())
         if key.startswith("loss:"):
             s.target, s.loss = "loss", float(key[5:])
+        if key == "history":
+            s.history = self.history_of()
+            if s.history is None or not s.history.price_files:
+                raise InputError("import a price history in the Replay view first", field="history",
+                                 value=None)
         return s
 
     def request_plan(self) -> None:
@@ -414,7 +421,16 @@ class PlannerView(QWidget):
 def install(window) -> PlannerView:
     """Add the planner as a tab beside Reverse stress and wire it to the controller, the
     document and the reverse stress's loss levels (``window`` is the MainWindow)."""
-    view = PlannerView(lambda: window.theme)
+    def history():                        # the Replay view's imported files, window and proxy
+        rv = window.replay_view
+        if not rv.price_files:
+            return None
+        spec = rv.spec()
+        return spec if spec.price_files else ReplaySpec(
+            price_files=list(rv.price_files), start=rv.start_edit.text().strip() or None,
+            end=rv.end_edit.text().strip() or None, proxy=spec.proxy)
+
+    view = PlannerView(lambda: window.theme, history)
     tabs = window.tabs
     tabs.insertTab(tabs.indexOf(window.reverse_view) + 1, view, TAB_TITLE)
     tabs.setTabToolTip(tabs.indexOf(view), "The smallest changes that survive a target, and the "
