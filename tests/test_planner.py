@@ -22,44 +22,23 @@ from engine.planner import (CHECK, TargetSpec, apply_action, apply_plan, build_t
                             plan_survival, units_of)
 from engine.planner.plan import KNAPSACK_STEPS, choose
 
+from test_replay_property import TODAY, perps
 from test_stress_cli import DEMO, run_cli
 
-TODAY = {"BTC": 85000.0, "ETH": 2950.0, "SOL": 121.0, "USDC": 1.0}
 DEC18 = "2025-12-18-btc-loses-85k"
 FTX = "2022-11-06-ftx-collapse"
 
 
 # ------------------------------------------------------------------ random books
-def _perps(draw, n, account=None):
-    out = []
-    for _ in range(n):
-        asset = draw(st.sampled_from(["BTC", "ETH", "SOL"]))
-        d = {"kind": "perp", "asset": asset, "side": draw(st.sampled_from(["long", "short"])),
-             "quantity": draw(st.floats(0.05, 20.0)) * 20000 / TODAY[asset],
-             "entry_price": TODAY[asset] * draw(st.floats(0.9, 1.1))}
-        if draw(st.booleans()):
-            d["venue"] = draw(st.sampled_from(["binance", "bybit", "okx"]))
-            if d["venue"] == "okx" or (d["venue"] == "bybit" and asset != "BTC"):
-                d["maintenance_margin_rate"] = 0.01
-        else:
-            d["maintenance_margin_rate"] = draw(st.floats(0.003, 0.02))
-        if account:
-            d["margin_mode"], d["account"] = "cross", account
-        else:
-            d["leverage"] = draw(st.floats(4.0, 25.0))
-        out.append(d)
-    return out
-
-
 @st.composite
 def books(draw):
     positions = [{"kind": "spot", "asset": "BTC", "quantity": draw(st.floats(0.01, 2.0))}]
-    positions += _perps(draw, draw(st.integers(0, 3)))
+    positions += perps(draw, draw(st.integers(0, 3)))
     accounts = []
     for j in range(draw(st.integers(0, 1))):
         aid = f"acc{j}"
         accounts.append({"id": aid, "wallet_balance": draw(st.floats(500.0, 20000.0))})
-        positions += _perps(draw, draw(st.integers(1, 2)), aid)
+        positions += perps(draw, draw(st.integers(1, 2)), aid)
     for _ in range(draw(st.integers(0, 2))):
         asset = draw(st.sampled_from(["BTC", "ETH", "SOL"]))
         qty = draw(st.floats(0.5, 20.0)) * 3000 / TODAY[asset]
@@ -353,7 +332,7 @@ def test_plan_cli_json_contract(capsys):
     assert sum(a["cost_usd"] for a in rep["plan"]) <= 5000
     assert rep["before"][0]["liquidated_ids"] == ["sol-10x"] and rep["after"][0]["liquidated"] == 0
     code, out, err = run_cli(capsys, "plan", DEMO, "--scenario", DEC18)
-    assert code == 0 and "add margin" in out and "Before / after" in out
+    assert code == 0 and "USD to the margin of sol-10x" in out and "Before / after" in out
 
 
 @pytest.mark.parametrize("args, flag", [
