@@ -3,7 +3,9 @@
     python main.py scenarios [--json]
     python main.py liquidation PORTFOLIO [--json]
     python main.py stress PORTFOLIO (--scenario ID|all | --prices CSV ... | --shock BTC=-30%,...)
-    python main.py reverse PORTFOLIO [--json]
+    python main.py reverse PORTFOLIO [--loss 0.1,0.25,0.5] [--json]
+    python main.py plan PORTFOLIO (--scenario ID|all | --shock ... | --prices CSV ... | --loss 0.33 |
+                                   --montecarlo-pliq 0.01 --days 30) [--budget USD] [--json]
     python main.py montecarlo PORTFOLIO --paths N --days D --seed S [--depeg default|off|RATE] [--json]
     python main.py convert IN [IN ...] -o OUT.json
     python main.py report PORTFOLIO [--scenario ID | --prices CSV ... | --shock ...] [--paths N] -o FILE.html
@@ -21,7 +23,8 @@ import math
 import os
 import sys
 
-SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo", "convert", "report")
+SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo", "convert", "report",
+               "plan")
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 1
@@ -46,7 +49,9 @@ FIELD_FLAGS = {
     "cascade": "--cascade", "cascade.strength": "--cascade",
     "cascade.half_life_days": "--cascade-half-life", "history": "--prices", "prices": "--prices",
     "shock": "--shock", "start": "--from", "end": "--to", "proxy": "--proxy",
-    "scenario": "--scenario", "depeg": "--depeg", "output": "--output",
+    "scenario": "--scenario", "depeg": "--depeg", "losses": "--loss", "pliq": "--montecarlo-pliq",
+    "budget": "--budget",
+    "target": "--scenario/--shock/--prices/--loss/--montecarlo-pliq",
 }
 
 
@@ -426,9 +431,10 @@ def print_stress(p, rep) -> None:
 
 
 def cmd_reverse(args) -> int:
-    from engine.stress import reverse_stress
+    from engine.stress import loss_levels, reverse_stress
+    losses = loss_levels(args.loss)            # a bad level fails before the file is read
     p = _load(args.portfolio)
-    rep = reverse_stress(p, _parse_assign(args.beta, "--beta"))
+    rep = reverse_stress(p, _parse_assign(args.beta, "--beta"), losses=losses)
     if args.json:
         print(dump_json(rep))
     else:
@@ -438,9 +444,90 @@ def cmd_reverse(args) -> int:
         print(table(["position", "kind", "asset", "BTC move", "BTC price"], rows, right={3, 4}))
         print(f"\nPortfolio value today {money(rep['portfolio']['value_before'])}")
         for k, v in rep["portfolio"]["btc_move_for_loss"].items():
-            print(f"  loss of {float(k) * 100:.0f}%: BTC move {pct(v)}")
+            print(f"  loss of {float(k) * 100:g}%: BTC move {pct(v)}")
     _warn(rep["warnings"])
     return 0
+
+
+def _plan_spec(args):
+    """The planner's target from the flags (the engine checks that exactly one is given)."""
+    from engine.errors import InputError
+    from engine.parsing import parse_number
+    from engine.planner import TargetSpec
+    from engine.scenarios import parse_shock
+    if (args.start or args.end) and not args.prices:
+        raise InputError("--from/--to cut a window out of an imported history (--prices)",
+                         field="--from/--to", value=args.start or args.end)
+
+    def number(text, field):
+        if text is None:
+            return None
+        try:
+            return parse_number(text)
+        except ValueError:
+            raise InputError("must be a number such as 0.01 or 1%", field=field, value=text) from None
+
+    history = None
+    if args.prices:
+        from engine.prices import load_price_history, parse_prices_arg
+        history = load_price_history([parse_prices_arg(x) for x in args.prices])
+        if args.start or args.end:
+            history = history.window(args.start, args.end)
+    return TargetSpec(scenario=args.scenario, shock=parse_shock(args.shock) if args.shock else None,
+                      history=history, loss=number(args.loss, "losses"),
+                      pliq=number(args.montecarlo_pliq, "pliq"), days=args.days,
+                      n_paths=args.paths, seed=args.seed, model=args.model,
+                      beta_overrides=_parse_assign(args.beta, "--beta") or None, proxy=args.proxy)
+
+
+def cmd_plan(args) -> int:
+    from engine.planner import plan_survival
+    spec = _plan_spec(args)
+    p = _load(args.portfolio)
+    res = plan_survival(p, spec, budget=args.budget, allow_free=args.allow_reduce)
+    rep = res.report
+    if args.json:
+        print(dump_json(rep))
+    else:
+        print_plan(rep)
+    _warn(rep["warnings"])
+    return 0
+
+
+def print_plan(rep: dict) -> None:
+    from engine.planner import describe
+    t = rep["target"]
+    print(f"{rep['portfolio']} — survive: {t['name']}\n  ({t['rule']})\n")
+    failing = rep["plan_summary"]["failing"]
+    if not failing:
+        print("Every position survives the target: nothing to change.")
+    else:
+        rows = [[a["unit"], describe(a), money(a["amount_usd"]), money(a["cost_usd"]),
+                 price(a["new_liquidation_price"]),
+                 "—" if a["new_health_factor"] is None else f"{a['new_health_factor']:.3f}"]
+                for a in rep["actions"]]
+        print(f"Smallest change per position and way ({rep['precision']['text']}):\n")
+        print(table(["position / account", "change", "amount USD", "new money", "new liq. price",
+                     "new HF"], rows, right={2, 3, 4, 5}))
+        for note in rep["notes"]:
+            print(f"  note: {note}")
+        ps = rep["plan_summary"]
+        budget = "no budget limit" if ps["budget"] is None else f"budget {money(ps['budget'])}"
+        print(f"\nPlan ({budget}): cost {money(ps['cost_usd'])}, saves {len(ps['saved'])} of "
+              f"{len(failing)} ({money(ps['value_kept_usd'])} of {money(ps['value_at_risk_usd'])} "
+              "value today kept alive)")
+        for a in rep["plan"]:
+            print(f"  - {describe(a)}")
+        if ps["not_saved"]:
+            print(f"  not saved: {', '.join(ps['not_saved'])}")
+    print("\nBefore / after the plan")
+    rows = [[b["name"][:44], money(b["pnl"]), str(b["liquidated"]), money(a["pnl"]), str(a["liquidated"])]
+            for b, a in zip(rep["before"], rep["after"])]
+    label = "P&L" if t["kind"] != "montecarlo" else "expected P&L"
+    print(table(["target", f"{label} before", "liquidated", f"{label} after", "liquidated"], rows,
+                right={1, 2, 3, 4}))
+    if t["kind"] == "montecarlo":
+        print("(liquidated: positions whose probability of liquidation is above the limit)")
 
 
 def _half_life(text: str) -> float:
@@ -647,7 +734,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("reverse", help="BTC move that liquidates each position / costs 10-50%%")
     p.add_argument("portfolio")
+    p.add_argument("--loss", default="0.1,0.25,0.5",
+                   help="loss levels, fractions of today's value: e.g. 0.1,0.2,0.33 or 10%%,20%%")
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("plan", help="the smallest changes that keep each position alive through "
+                       "a target, and the plan under a budget")
+    p.add_argument("portfolio")
+    p.add_argument("--scenario", help="a bundled crash (see `scenarios`), or `all`: survive every one")
+    p.add_argument("--shock", help="an instant move, e.g. BTC=-40%% (others through their betas)")
+    p.add_argument("--prices", action="append", help="an imported price history (as for stress)")
+    p.add_argument("--from", dest="start", help="first row (today) of the history window")
+    p.add_argument("--to", dest="end", help="last row of the history window")
+    p.add_argument("--loss", help="a reverse-stress loss level: survive the BTC move that costs "
+                   "the portfolio that share of its value, e.g. 0.33")
+    p.add_argument("--montecarlo-pliq", dest="montecarlo_pliq",
+                   help="Monte Carlo target: each position's probability of liquidation over "
+                        "--days at most this, e.g. 0.01")
+    p.add_argument("--days", type=int, default=30, help="Monte Carlo horizon (days)")
+    p.add_argument("--paths", type=int, default=4000,
+                   help="Monte Carlo paths the target is judged on (standard error of a "
+                        "probability p: sqrt(p(1-p)/paths))")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", default="student-t", help="Monte Carlo model: student-t or gbm")
+    p.add_argument("--budget", help="new money available (USD): the plan keeps the most value "
+                   "alive within it (default: no limit)")
+    p.add_argument("--allow-reduce", dest="allow_reduce", action="store_true",
+                   help="let the plan reduce positions (or swap collateral) the budget does not save")
+    p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
+    p.add_argument("--proxy", default="BTC", help="asset that drives assets missing from a history")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("montecarlo", help="Monte Carlo loss distribution and liquidation odds")
     p.add_argument("portfolio")
@@ -706,7 +821,7 @@ def _montecarlo_flags(p, default_paths: int) -> None:
 
 COMMANDS = {"scenarios": cmd_scenarios, "liquidation": cmd_liquidation, "stress": cmd_stress,
             "reverse": cmd_reverse, "montecarlo": cmd_montecarlo, "convert": cmd_convert,
-            "report": cmd_report}
+            "report": cmd_report, "plan": cmd_plan}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ Monetary values are USD floats at full precision.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,8 @@ from . import liquidation as lq
 from .attribution import (account_liquidation_step, cost_lines, liquidated_with, outcome_pnl,
                           pnl_by_asset, pnl_by_position, status_text)
 from .book import Book, compile_book
+from .errors import InputError
+from .parsing import parse_number
 from .pegs import depeg_factors
 from .portfolio import Loan, Perp, Portfolio, venue_liquidation_price
 from .replay import PricePaths, max_drawdown, run_book
@@ -428,14 +431,43 @@ def _bisect(book, betas, lo, hi, test, iters: int = 64):
     return hi
 
 
+#: reverse stress loss levels by default (fractions of today's portfolio value)
+DEFAULT_LOSSES = (0.1, 0.25, 0.5)
+
+
+def loss_levels(levels) -> tuple[float, ...]:
+    """Reverse-stress loss levels: ``"0.1,0.2,33%"`` (text, :func:`engine.parsing.parse_number`
+    for each item) or a sequence of numbers, as fractions above 0 and below 1, sorted, each
+    once. InputError names the field ``losses`` and the item."""
+    items = levels.split(",") if isinstance(levels, str) else list(levels)
+    out = set()
+    for item in items:
+        if isinstance(item, str) and not item.strip():
+            continue
+        try:
+            x = parse_number(item)
+        except ValueError:
+            x = math.nan
+        if not (math.isfinite(x) and 0.0 < x < 1.0):
+            raise InputError("a loss level must be a fraction above 0 and below 1, e.g. 0.1 or 10%",
+                             field="losses", value=item)
+        out.add(x)
+    if not out:
+        raise InputError("give at least one loss level, e.g. 0.1,0.25,0.5", field="losses",
+                         value=levels)
+    return tuple(sorted(out))
+
+
 def reverse_stress(p: Portfolio, beta_overrides: dict[str, float] | None = None,
-                   losses=(0.1, 0.25, 0.5), max_up: float = 10.0) -> dict:
+                   losses=DEFAULT_LOSSES, max_up: float = 10.0) -> dict:
     """The BTC move (others through their betas) that liquidates each position, and the move
-    that costs the portfolio each fraction in ``losses`` of its value today.
+    that costs the portfolio each fraction in ``losses`` of its value today (any levels:
+    :func:`loss_levels` reads and checks them; keys are ``f"{x:g}"``).
 
     Moves are searched down to -99.9% and up to ``max_up`` (+1000%); the one nearest to 0
     is reported (``null`` when none liquidates). Found on a grid, refined by bisection.
     """
+    losses = loss_levels(losses)
     book = compile_book(p)
     betas_src = resolve_betas(book.assets, beta_overrides)
     betas = {a: b for a, (b, _) in betas_src.items()}

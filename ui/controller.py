@@ -18,9 +18,9 @@ from PySide6.QtCore import QObject, Signal
 
 from engine import InputError
 
-from .jobs import (Analysis, MonteCarloSettings, ReplaySpec, ShockResult, analysis_job,
-                   evaluate_shock, matrix_job, montecarlo_available, montecarlo_job, replay_job,
-                   reverse_job)
+from .jobs import (DEFAULT_LOSSES, Analysis, MonteCarloSettings, PlanSettings, ReplaySpec,
+                   ShockResult, analysis_job, evaluate_shock, matrix_job, montecarlo_available,
+                   montecarlo_job, plan_job, replay_job, reverse_job)
 from .models import PortfolioDocument
 from .widgets import Debouncer
 from .worker import TaskRunner
@@ -37,12 +37,14 @@ class Controller(QObject):
     mc_ready = Signal(object)
     reverse_ready = Signal(object)         # dict from engine.reverse_stress
     matrix_ready = Signal(object)          # MatrixResult (every crash at once)
+    plan_ready = Signal(object)            # engine.planner.PlanResult
+    reverse_losses_changed = Signal(object)   # tuple of loss levels (fractions)
     error = Signal(str, str)               # (channel, message naming field and value)
     busy_changed = Signal(str, bool)       # channel, running
     progress = Signal(str, int, int, str)  # channel, done, total, text
     cancelled_all = Signal()               # cancel_all stopped at least one run
 
-    CHANNELS = ("analysis", "replay", "montecarlo", "reverse", "matrix")
+    CHANNELS = ("analysis", "replay", "montecarlo", "reverse", "matrix", "plan")
 
     def __init__(self, document: PortfolioDocument, parent: QObject | None = None):
         super().__init__(parent)
@@ -59,6 +61,7 @@ class Controller(QObject):
         self.runners["montecarlo"].finished.connect(self._on_mc)
         self.runners["reverse"].finished.connect(self._on_reverse)
         self.runners["matrix"].finished.connect(self._on_matrix)
+        self.runners["plan"].finished.connect(self._on_plan)
         self.debounce = Debouncer(DEBOUNCE_MS, self.recompute, self)
         self.mc_debounce = Debouncer(MC_DEBOUNCE_MS, self._restart_montecarlo, self)
         self.doc.changed.connect(self.schedule)
@@ -72,6 +75,8 @@ class Controller(QObject):
         self.mc_live = True                 # re-run the Monte Carlo on changes once it has run
         self.reverse_wanted = False
         self.matrix_wanted = False          # the crash matrix has been asked for: keep it current
+        self.reverse_losses: tuple[float, ...] = tuple(DEFAULT_LOSSES)
+        self.plan_settings: PlanSettings | None = None
         self.last_shock_ms = 0.0
         self.last_error: dict[str, str] = {}
         # channels whose latest run the user cancelled: the result shown is an older one
@@ -80,8 +85,9 @@ class Controller(QObject):
 
     # ---- scheduling
     def schedule(self) -> None:
-        """Holdings or a control changed: cancel what runs on old inputs, recompute soon."""
-        for name in ("analysis", "replay", "reverse", "matrix"):
+        """Holdings or a control changed: cancel what runs on old inputs, recompute soon (a
+        plan is not re-run by itself: it runs when asked)."""
+        for name in ("analysis", "replay", "reverse", "matrix", "plan"):
             self.runners[name].cancel(emit=False)
         if self.mc_live and self.mc_settings is not None:
             self.runners["montecarlo"].cancel(emit=False)
@@ -198,7 +204,32 @@ class Controller(QObject):
         if port is None or not port.positions:
             return False
         overrides = dict(self.beta_overrides)
-        self.runners["reverse"].start(lambda: reverse_job(port.copy(), overrides))
+        losses = tuple(self.reverse_losses)
+        self.runners["reverse"].start(lambda: reverse_job(port.copy(), overrides, losses))
+        return True
+
+    def set_reverse_losses(self, levels) -> None:
+        """The reverse stress's loss levels (fractions, checked by the view through
+        :func:`engine.stress.loss_levels`); a reverse stress in use runs again with them."""
+        levels = tuple(float(x) for x in levels)
+        if levels == self.reverse_losses:
+            return
+        self.reverse_losses = levels
+        self.reverse_losses_changed.emit(levels)
+        if self.reverse_wanted:
+            self.run_reverse()
+
+    # ---- survival planner
+    def run_plan(self, settings: PlanSettings) -> bool:
+        """Plan on the current holdings (with the Shock view's beta overrides); the result
+        comes as ``plan_ready`` with the portfolio it was planned on."""
+        self.plan_settings = settings
+        port = self.doc.validation.portfolio
+        if port is None or not port.positions:
+            self.error.emit("plan", "No valid position to plan for: fix the marked cells first.")
+            return False
+        s = PlanSettings(**{**settings.__dict__, "beta_overrides": dict(self.beta_overrides)})
+        self.runners["plan"].start(lambda: plan_job(port.copy(), s))
         return True
 
     def run_matrix(self) -> bool:
@@ -259,6 +290,10 @@ class Controller(QObject):
     def _on_matrix(self, result) -> None:
         self.last_error.pop("matrix", None)
         self.matrix_ready.emit(result)
+
+    def _on_plan(self, result) -> None:
+        self.last_error.pop("plan", None)
+        self.plan_ready.emit(result)
 
     def _on_mc(self, chunk) -> None:
         self.cancelled.discard("montecarlo")

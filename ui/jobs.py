@@ -19,13 +19,13 @@ from engine import (Book, Portfolio, compile_book, history_scenario, liquidation
                     resolve_betas, reverse_stress, stress)
 from engine.saved_scenarios import KEY as SAVED_KEY
 from engine.saved_scenarios import build_scenario, check_saved, scenario_ids
-from engine.stress import SENSITIVITY_GRID, ShockResult, iter_stress_all, sensitivity
+from engine.stress import DEFAULT_LOSSES, SENSITIVITY_GRID, ShockResult, iter_stress_all, sensitivity
 from engine.stress import shock as evaluate_shock
 
 __all__ = ["Progress", "Partial", "Analysis", "analysis_job", "ShockResult", "evaluate_shock",
            "SENSITIVITY_GRID", "ReplaySpec", "ReplayResult", "load_history", "replay_job",
-           "MatrixResult", "matrix_job", "reverse_job", "MonteCarloSettings", "montecarlo_available", "build_request",
-           "MCUpdate", "montecarlo_job"]
+           "MatrixResult", "matrix_job", "reverse_job", "MonteCarloSettings", "montecarlo_available",
+           "build_request", "MCUpdate", "montecarlo_job", "PlanSettings", "plan_job"]
 
 
 @dataclass
@@ -182,9 +182,10 @@ def matrix_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None = N
 
 
 # --------------------------------------------------------------------------- reverse
-def reverse_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None = None) -> Iterator:
+def reverse_job(portfolio: Portfolio, beta_overrides: dict[str, float] | None = None,
+                losses=DEFAULT_LOSSES) -> Iterator:
     yield Progress(0, 1, "Searching the BTC move that liquidates each position")
-    return reverse_stress(portfolio, beta_overrides or None)
+    return reverse_stress(portfolio, beta_overrides or None, losses=losses)
 
 
 # --------------------------------------------------------------------------- Monte Carlo
@@ -257,3 +258,62 @@ def montecarlo_job(portfolio: Portfolio, settings: MonteCarloSettings) -> Iterat
                        f"{chunk.paths_done:,} of {chunk.paths_total:,} paths")
         yield Partial(last)
     return last
+
+
+# --------------------------------------------------------------------------- survival planner
+@dataclass
+class PlanSettings:
+    """The planner panel's choices: ``target`` is "all", a bundled crash id, "shock" (an
+    instant BTC move, others through their betas), "loss" (a reverse-stress loss level),
+    "history" (the imported price files of ``history``, a :class:`ReplaySpec`) or
+    "montecarlo" (P(liquidation) <= ``pliq`` over ``days``)."""
+
+    target: str = "all"
+    btc_move: float = -0.30
+    loss: float = 0.25
+    pliq: float = 0.01
+    days: int = 30
+    n_paths: int = 0                        # 0: the planner's default
+    seed: int = 0
+    budget: float | None = None
+    allow_free: bool = False
+    beta_overrides: dict[str, float] = field(default_factory=dict)
+    history: ReplaySpec | None = None
+
+    def spec(self):
+        """The engine's :class:`engine.planner.TargetSpec` for these settings (an imported
+        history is read here: call it on the worker)."""
+        from engine.planner import DEFAULT_PLANNER_PATHS, TargetSpec
+        betas = dict(self.beta_overrides) or None
+        if self.target == "history":
+            h = self.history
+            if h is None or not h.price_files:
+                from engine import InputError
+                raise InputError("import a price history in the Replay view first", field="history",
+                                 value=None)
+            hist = load_history(h.price_files)
+            if h.start or h.end:
+                hist = hist.window(h.start or None, h.end or None)
+            return TargetSpec(history=hist, proxy=h.proxy, beta_overrides=betas)
+        if self.target == "shock":
+            return TargetSpec(shock={"BTC": self.btc_move}, beta_overrides=betas)
+        if self.target == "loss":
+            return TargetSpec(loss=self.loss, beta_overrides=betas)
+        if self.target == "montecarlo":
+            return TargetSpec(pliq=self.pliq, days=self.days, seed=self.seed, beta_overrides=betas,
+                              n_paths=self.n_paths or DEFAULT_PLANNER_PATHS)
+        return TargetSpec(scenario=self.target, beta_overrides=betas)
+
+
+def plan_job(portfolio: Portfolio, settings: PlanSettings) -> Iterator:
+    """The engine's planner (:func:`engine.planner.plan_steps`), its progress relayed; returns
+    the :class:`engine.planner.PlanResult`."""
+    from engine.planner import plan_steps
+    yield Progress(0, 1, "Building the target")
+    steps = plan_steps(portfolio, settings.spec(), settings.budget, settings.allow_free)
+    while True:
+        try:
+            done, total, text = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        yield Progress(done, total, text)

@@ -26,6 +26,7 @@ from .jobs import montecarlo_available
 from .models import PortfolioDocument
 from .scenario_store import ScenarioStore, save_shock_dialog, save_window_dialog
 from .views.matrix_view import MatrixView
+from .views import planner_view
 from .views.montecarlo_view import MonteCarloView
 from .views.portfolio_view import PortfolioView
 from .views.replay_view import ReplayView
@@ -35,7 +36,7 @@ from .widgets import MetricsStrip
 
 TABS = ("Portfolio", "Shock", "Replay", "Crash matrix", "Monte Carlo", "Reverse stress")
 CHANNEL_NAMES = {"analysis": "Analysis", "replay": "Replay", "montecarlo": "Monte Carlo",
-                 "reverse": "Reverse stress", "matrix": "Crash matrix"}
+                 "reverse": "Reverse stress", "matrix": "Crash matrix", "plan": "Survival planner"}
 
 __all__ = ["MainWindow", "demo_path"]
 
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
                 self.montecarlo_view, self.reverse_view), tips)):
             self.tabs.addTab(view, name)
             self.tabs.setTabToolTip(i, f"{tip} (Ctrl+{i + 1})")
+        self.planner_view = planner_view.install(self)       # "Survive", beside Reverse stress
         cl.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 

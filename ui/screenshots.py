@@ -129,6 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     wait(app, lambda: not w.controller.is_running("reverse") and w.reverse_view.report is not None, 60)
     shot("reverse-stress")
 
+    # 5b. the survival planner on every bundled crash
+    w.tabs.setCurrentWidget(w.planner_view)
+    pv = w.planner_view
+    pv.target.setCurrentIndex(pv.target.findData("all"))
+    pv.budget.setText("15000")
+    pv.request_plan()
+    wait(app, lambda: w.controller.is_running("plan"), 5)
+    wait(app, lambda: not w.controller.is_running("plan") and pv.result is not None, 120)
+    shot("survive")
+
     # 6. dark theme
     w.apply_theme("dark")
     w.tabs.setCurrentWidget(w.shock_view)

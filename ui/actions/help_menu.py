@@ -12,7 +12,7 @@ SHORTCUTS = (("Ctrl+N / Ctrl+O / Ctrl+S / Ctrl+Shift+S", "New, open, save, save 
              ("Ctrl+Z / Ctrl+Y", "Undo, redo"), ("Ctrl+Ins / Ctrl+D / Delete", "Add, duplicate, delete positions"),
              ("Ctrl+R", "Run the current view (replay, Monte Carlo, reverse stress)"),
              ("F5", "Recompute everything"), ("Esc", "Cancel the computation in progress"),
-             ("Space", "Play / pause the replay"), ("Ctrl+1 … Ctrl+6", "Switch views"),
+             ("Space", "Play / pause the replay"), ("Ctrl+1 … Ctrl+7", "Switch views"),
              ("Ctrl+E / Ctrl+Shift+E", "HTML report, results CSV"), ("F1", "This list"))
 
 

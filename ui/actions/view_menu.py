@@ -1,4 +1,4 @@
-"""View menu: switch views (Ctrl+1 … Ctrl+6) and pick the theme (system, light, dark)."""
+"""View menu: switch views (Ctrl+1 … Ctrl+7) and pick the theme (system, light, dark)."""
 from __future__ import annotations
 
 from PySide6.QtGui import QAction, QActionGroup

@@ -1,11 +1,15 @@
 """Reverse stress view: the BTC move (other assets through their betas) that liquidates
-each position, and the moves that cost the portfolio 10%, 25% and 50%."""
+each position, and the moves that cost the portfolio each loss level (editable: 10 %, 25 %
+and 50 % by default; the survival planner can target them)."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from engine import InputError
+from engine.stress import DEFAULT_LOSSES, loss_levels
 
 from ..charts import Chart, PercentAxis, draw_hbars
 from ..document import fmt_money, fmt_pct, fmt_price
@@ -65,8 +69,14 @@ class MoveBarsChart(Chart):
         self._redraw()
 
 
+def levels_text(levels) -> str:
+    """Loss levels as typed back: ``10%, 25%, 50%``."""
+    return ", ".join(f"{x * 100:g}%" for x in levels)
+
+
 class ReverseView(QWidget):
     run_requested = Signal()
+    losses_changed = Signal(object)                 # tuple of loss levels (fractions)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -77,7 +87,16 @@ class ReverseView(QWidget):
         top.addWidget(section("Reverse stress"))
         top.addWidget(hint("Which BTC move (every other asset through its beta, with your overrides "
                            "from the Shock view) liquidates each position, and which costs the "
-                           "portfolio 10%, 25% or 50%. Searched from −99.9% to +1000%."), 1)
+                           "portfolio each loss level. Searched from −99.9% to +1000%."), 1)
+        top.addWidget(QLabel("Loss levels"))
+        self.loss_edit = QLineEdit(levels_text(DEFAULT_LOSSES))
+        self.loss_edit.setObjectName("ReverseLossLevels")
+        self.loss_edit.setToolTip("Shares of today's portfolio value, e.g. 10%, 20%, 33% (or "
+                                  "0.1, 0.2, 0.33); press Enter to search them. The Survive tab "
+                                  "can plan for each level.")
+        self.loss_edit.setMinimumWidth(170)
+        self.loss_edit.editingFinished.connect(self._levels_edited)
+        top.addWidget(self.loss_edit)
         self.run_button = QPushButton("Recompute")
         self.run_button.setToolTip("Recompute the reverse stress (F5)")
         self.run_button.clicked.connect(self.run_requested)
@@ -121,6 +140,21 @@ class ReverseView(QWidget):
         lay.addWidget(self.splitter, 1)
         self.report = None
 
+    def _levels_edited(self) -> None:
+        text = self.loss_edit.text()
+        try:
+            levels = loss_levels(text.replace(";", ","))
+        except InputError as exc:
+            self.loss_edit.setStyleSheet(f"border: 1px solid {self.theme.loss if self.theme else 'red'};")
+            self.loss_edit.setToolTip(str(exc))
+            self.status.setText(str(exc))
+            return
+        self.loss_edit.setStyleSheet("")
+        self.loss_edit.setToolTip("Shares of today's portfolio value, e.g. 10%, 20%, 33%; press "
+                                  "Enter to search them.")
+        self.loss_edit.setText(levels_text(levels))
+        self.losses_changed.emit(levels)
+
     def set_running(self, running: bool) -> None:
         self.status.setText("Searching…" if running else self.status.text().replace("Searching…", ""))
 
@@ -144,7 +178,7 @@ class ReverseView(QWidget):
         lrows = []
         for k, m in pf["btc_move_for_loss"].items():
             frac = float(k)
-            lrows.append((f"{frac:.0%}", fmt_pct(m) if m is not None else "not reached",
+            lrows.append((f"{frac * 100:g}%", fmt_pct(m) if m is not None else "not reached",
                           f"${btc_price * (1 + m):,.0f}" if (m is not None and btc_price) else "—",
                           fmt_money(v0 * frac)))
         self.loss_model.set_rows(lrows)
