@@ -18,7 +18,7 @@ class Context:
     book: Book
     model: PathModel
     cascade: CascadeParams | None
-    beta_sim: np.ndarray                  # (S,) beta of each simulated column (cascade)
+    beta_sim: np.ndarray                  # (S,) tail beta of each simulated column (cascade)
     layout: BlockLayout
     seeds: BlockSeeds
     sample_k: int                         # paths whose value series are kept for drawing
@@ -67,11 +67,13 @@ def prepare(portfolio_or_book, req: MonteCarloRequest) -> Context:
     model = build_path_model(book.assets, book.today, model=req.model, days=req.days,
                              steps_per_day=req.steps_per_day, vols=req.vols, history=req.history,
                              beta_overrides=req.beta_overrides, need_btc=req.cascade is not None,
-                             df=req.df, jump_intensity=req.jump_intensity, block_len=req.block_len)
+                             df=req.df, jump_intensity=req.jump_intensity, block_len=req.block_len,
+                             antithetic=bool(req.antithetic))
     n_steps = model.n_steps
     layout = BlockLayout.of(int(req.n_paths), n_steps, max(len(book.assets), model.n_sim))
     calib = {c.asset: c for c in model.calib}
-    beta_sim = np.array([1.0 if a == "BTC" else calib[a].beta if a in calib else 1.0
+    # the cascade moves altcoins through their tail beta (on BTC's down days)
+    beta_sim = np.array([1.0 if a == "BTC" else calib[a].crash_beta if a in calib else 1.0
                          for a in model.sim_assets])
     if model.btc_col is not None:
         beta_sim[model.btc_col] = 1.0

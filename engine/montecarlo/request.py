@@ -51,6 +51,7 @@ class MonteCarloRequest:
     df: float | None = None               # Student-t degrees of freedom (None: calibrated)
     jump_intensity: float | None = None   # crash jumps per year (None: default)
     block_len: int | None = None          # bootstrap block length in steps (None: 5 days)
+    antithetic: bool = True               # antithetic pairs (parametric models); False: plain sampling
 
 
 @dataclass
