@@ -502,30 +502,42 @@ class PathModel:
         return lc, ll, lh
 
     def _parametric(self, rng, n):
-        """Log returns (T, S, n) and the bridge variance factors of lows and highs (T, n)."""
+        """Log returns (T, S, n) and the bridge variance factors of lows and highs (T, n).
+
+        The random numbers are drawn for the first ``h`` paths; the partners ``h + j`` reuse
+        them with the normals negated. Work that is the same for both (their absolute
+        values, the idiosyncratic split scale) is done once on the ``h`` draws."""
         T, S = self.n_steps, self.n_sim
         f32 = np.float32
         h = self._base(n)
+        k = n - h                                     # partners (the first k paths have one)
         idio = self.idio_cols
-        zf = _mirror(rng.standard_normal((T, h), dtype=f32), n)
-        zi = _mirror(rng.standard_normal((T, len(idio), h), dtype=f32), n) if len(idio) else None
+        z0 = rng.standard_normal((T, h), dtype=f32)
+        zi0 = rng.standard_normal((T, len(idio), h), dtype=f32) if len(idio) else None
         student = self.kind == "student-t"
-        scale = None                      # sqrt(g) * m per step and path
-        mix = None
+        mix0 = None
         if student:
             w = rng.standard_gamma(self.df / 2.0, size=(T, h), dtype=f32)
             # chi2 = 2 * gamma(nu/2); unit-variance scale sqrt((nu - 2) / chi2), capped
             np.maximum(w, f32((self.df - 2.0) / 2.0 / MAX_T_SCALE ** 2), out=w)
             np.divide(f32((self.df - 2.0) / 2.0), w, out=w)
-            mix = _share(np.sqrt(w, out=w), n)
+            mix0 = np.sqrt(w, out=w)
         jumps = student and self.jump_intensity > 0
-        u = _share(rng.random((3 if jumps else 2, T, h), dtype=f32), n)
+        u0 = rng.random((3 if jumps else 2, T, h), dtype=f32)
         if student and self.clustering:
-            g0 = _share(rng.random(h, dtype=f32), n)
-            scale = self._variance_path(zf, mix, g0)
-        elif mix is not None:
-            scale = mix
-        y = zf if scale is None else np.multiply(zf, scale, out=zf)          # factor shock
+            scale = self._variance_path(z0, mix0, rng.random(h, dtype=f32), n)
+        else:
+            scale = None if mix0 is None else _share(mix0, n)
+        # the factor shock y = scale * (z, -z)
+        y = np.empty((T, n), dtype=f32)
+        if scale is None:
+            y[:, :h] = z0
+            np.negative(z0[:, :k], out=y[:, h:])
+        else:
+            np.multiply(scale[:, :h], z0, out=y[:, :h])
+            np.multiply(scale[:, h:], z0[:, :k], out=y[:, h:])
+            np.negative(y[:, h:], out=y[:, h:])
+        del z0
         col = lambda v: np.asarray(v, dtype=f32)[None, :, None]          # noqa: E731
         r = np.empty((T, S, n), dtype=f32)
         up, down = self.load_up.astype(f32), self.load_down.astype(f32)
@@ -536,89 +548,101 @@ class PathModel:
             y -= yp                                                          # y-
             np.multiply(yp[:, None, :], col(up), out=r)
             del yp
-            tmp = np.empty((T, n), dtype=f32)
             for s in range(S):
-                np.multiply(y, down[s], out=tmp)
-                r[:, s] += tmp
-            del tmp
-        del y, zf
-        if zi is not None:
+                r[:, s] += y * down[s]
+        del y
+        if zi0 is not None:
+            # own noise: scale * (mid z + half |z|); the partner: scale * (-mid z + half |z|)
+            mid = col(self.idio_mid[idio])
+            half = col(self.idio_half[idio])
+            plus = zi0 * mid
+            if half.any():
+                minus = np.abs(zi0)
+                minus *= half
+                np.add(minus, plus, out=zi0)
+                np.subtract(minus, plus, out=minus)
+                plus = zi0
+            else:
+                minus = np.negative(plus)
+            del zi0
             if scale is not None:
-                zi *= scale[:, None, :]
-            mid = self.idio_mid.astype(f32)
-            half = self.idio_half.astype(f32)
-            k = 0
+                plus *= scale[:, None, :h]
+                minus = minus[:, :, :k]
+                minus *= scale[:, None, h:]
+            else:
+                minus = minus[:, :, :k]
+            c = 0
             for a, b in _runs(idio):                # adjacent columns: slices, not fancy indexing
-                x = zi[:, k:k + b - a]
-                if half[a:b].any():
-                    ab = np.abs(x)
-                    ab *= col(half[a:b])
-                    r[:, a:b] += ab
-                    del ab
-                x *= col(mid[a:b])
-                r[:, a:b] += x
-                k += b - a
-        del zi
+                r[:, a:b, :h] += plus[:, c:c + b - a]
+                r[:, a:b, h:] += minus[:, c:c + b - a]
+                c += b - a
+            del plus, minus
         if jumps:
             p = self.jump_intensity * self.dt
-            uj = u[2]
+            uj = u0[2]
             hit = np.nonzero(uj < p)
             if len(hit[0]):
                 ex = -np.log(np.maximum(uj[hit], np.finfo(f32).tiny) / f32(p))     # Exponential(1)
                 size = -(f32(self.jump_min) + f32(self.jump_mean_excess) * ex)
-                r[hit[0], :, hit[1]] += size[:, None] * self.crash_beta.astype(f32)[None, :]
+                jump = size[:, None] * self.crash_beta.astype(f32)[None, :]
+                r[hit[0], :, hit[1]] += jump
+                pair = hit[1] < k                    # the partners share the jump
+                r[hit[0][pair], :, hit[1][pair] + h] += jump[pair]
         if np.any(self.drift):
             r += col(self.drift)
         # bridge variance factors per step: scale^2 * (-2 log U), for the low and the high
-        s2 = None if scale is None else np.square(scale)
+        s2 = None if scale is None else np.square(scale, out=scale)
         out = []
-        for k in (0, 1):
-            a = _neg2log(u[k])
-            if s2 is not None:
-                a *= s2
+        for j in (0, 1):
+            a0 = _neg2log(u0[j])
+            if s2 is None:
+                out.append(_share(a0, n))
+                continue
+            a = np.empty((T, n), dtype=f32)
+            np.multiply(s2[:, :h], a0, out=a[:, :h])
+            np.multiply(s2[:, h:], a0[:, :k], out=a[:, h:])
             out.append(a)
         return r, out[0], out[1]
 
-    def _variance_path(self, zf, mix, g0u):
-        """``sqrt(g_t) * m_t`` per step and path: the GJR-GARCH variance multiplier started
-        from the calibration window's distribution (``g0u`` uniforms) and driven by BTC's
-        standardised shocks (updated every :attr:`garch_every` steps with the shocks summed
-        over them)."""
+    def _variance_path(self, z0, mix0, g0u, n):
+        """``sqrt(g_t) * m_t`` per step and path (T, n): the GJR-GARCH variance multiplier,
+        started from the calibration window's distribution (uniforms ``g0u``) and driven by
+        BTC's standardised shocks ``e = m (up z+ + down z-)`` -- the partners' with ``-z`` --
+        updated every :attr:`garch_every` steps with the shocks summed over them."""
         f = self.factor
         f32 = np.float32
-        T, n = zf.shape
+        T, h = z0.shape
+        k = n - h
         every = max(1, int(self.garch_every))
         share_down = 0.5 * f.down ** 2
         w = f32(max(1.0 - f.a_up * (1.0 - share_down) - f.a_down * share_down - f.b, 0.0))
-        g = start_variance(f.start, g0u)
-        scale = np.empty((T, n), dtype=f32)
         mid, half = f32((f.up + f.down) / 2.0), f32((f.up - f.down) / 2.0)
-        au, ad, b = f32(f.a_up), f32(f.a_down), f32(f.b)
-        acc = np.zeros(n, dtype=f32) if every > 1 else None
-        e = np.empty(n, dtype=f32)
-        coef = np.empty(n, dtype=f32)
+        e0 = np.multiply(mix0, z0)                       # m z on the drawn paths
+        ab = np.abs(e0)
+        ab *= half
+        e0 *= mid
+        e = np.empty((T, n), dtype=f32)
+        np.add(ab, e0, out=e[:, :h])
+        np.subtract(ab[:, :k], e0[:, :k], out=e[:, h:])
+        del ab, e0
+        if every > 1:
+            e = e.reshape(T // every, every, n).sum(axis=1)
+            e *= f32(1.0 / math.sqrt(every))
+        coef = np.where(e < 0, f32(f.a_down), f32(f.a_up)).astype(f32)
+        e *= e
+        coef *= e
+        coef += f32(f.b)                                 # g' = w + coef * g
+        del e
+        g = start_variance(f.start, _share(g0u, n))
+        scale = np.empty((T, n), dtype=f32)
         for t in range(T):
             np.sqrt(g, out=scale[t])
-            np.multiply(zf[t], mix[t], out=e)                # m z: unit-variance t
-            np.abs(e, out=coef)
-            coef *= half
-            e *= mid
-            e += coef                                        # BTC's standardised shock
-            scale[t] *= mix[t]
-            if acc is not None:
-                acc += e
-                if (t + 1) % every:
-                    continue
-                np.multiply(acc, f32(1.0 / math.sqrt(every)), out=e)
-                acc[:] = 0.0
-            np.copyto(coef, au)
-            coef[e < 0] = ad
-            e *= e
-            coef *= e
-            coef += b
-            g *= coef
-            g += w
-            np.minimum(g, f32(MAX_G), out=g)
+            if (t + 1) % every == 0 and t + 1 < T:
+                g *= coef[t // every]
+                g += w
+                np.minimum(g, f32(MAX_G), out=g)
+        scale[:, :h] *= mix0
+        scale[:, h:] *= mix0[:, :k]
         return scale
 
     def _bootstrap(self, rng, P, lows, highs):

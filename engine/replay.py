@@ -19,6 +19,11 @@ Semantics (the contract of the stress and montecarlo commands):
 
 There is no Python loop over paths or steps. Loops run over tiers, cross-margin groups,
 position chunks (bounded memory) and loan liquidation events (a handful).
+
+Price cubes may be float32 (the Monte Carlo's): every comparison then runs on exactly those
+numbers against float64 levels (numpy promotes to float64), every sum that feeds a decision
+is taken in float64, and values are summed in float64; a float32 cube gives the decisions
+of the float64 cube holding the same numbers (tested).
 """
 from __future__ import annotations
 
@@ -312,7 +317,10 @@ def run_book(book: Book, paths: PricePaths, *, track_positions: bool = False,
     r.const += float(book.account_wallet.sum()) if book.n_accounts else 0.0
     # value of everything held today at every close (a value, never compared: BLAS is fine)
     val = np.zeros((n_t, n_paths))                # portfolio value, (T, P)
-    np.matmul(r.lin, r.C, out=val)
+    if r.C.dtype == np.float64:
+        np.matmul(r.lin, r.C, out=val)
+    else:                                         # float32 cubes: summed in float64, no cast copy
+        np.einsum("a,tap->tp", r.lin, r.C, out=val)
     if r.const:
         val += r.const
     if dead_iso is not None:
@@ -496,6 +504,7 @@ def _cross_accounts(book: Book, C, L, H, series: bool):
         if series:
             upnl = np.full((n_t, n_paths), float(book.account_wallet[j]))
         for _, asset, sign, slope, const_g, curve in mine:
+            slope = np.float64(slope)             # a float32 cube's products stay float64
             x = (L if sign > 0 else H)[:, asset, :]
             np.multiply(x, slope, out=tmp)
             tmp += const_g
@@ -528,7 +537,7 @@ def _remove_dead_accounts(val, C, book: Book, acc_liq):
         acc = np.full((n_t, len(dead) if few else n_paths), base)
         for _, asset, _s, slope, _c, _curve in mine:
             x = C[:, asset, :]
-            acc += (x[:, dead] if few else x) * slope
+            acc += (x[:, dead] if few else x) * np.float64(slope)
         if few:
             acc *= t_col >= k[dead][None, :]
             val[:, dead] -= acc
@@ -655,14 +664,14 @@ def _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i, l_i, t_from, 
                 continue
             wt = q[ps, ls, a_s] if lt is None else q[ps, ls, a_s] * lt[ls, a_s]
             if rows is None:
-                x = X[t0:, a_s, ps]
+                x = X[t0:, a_s, ps].astype(np.float64, copy=False)    # float32 cubes: product in float64
                 x *= wt[None, :]
                 if every:
                     out += x
                 else:
                     out[:, sel] += x
             else:
-                x = X[a_s, ps, t0:]
+                x = X[a_s, ps, t0:].astype(np.float64, copy=False)
                 x *= wt[:, None]
                 if every:
                     out += x

@@ -128,7 +128,12 @@ def test_extremes_drawn_only_where_the_book_reads_them_change_nothing(demo, monk
 def test_prices_are_consistent_paths(demo):
     paths = block_price_paths(demo, MonteCarloRequest(n_paths=500, days=15, seed=9), 0)
     book = compile_book(demo)
-    assert np.array_equal(paths.close[:, 0], np.broadcast_to(book.today, paths.close[:, 0].shape))
+    # float32 cubes: step 0 is today's price in float32 (within 6e-8 of it)
+    assert paths.close.dtype == np.float32
+    assert np.array_equal(paths.close[:, 0], np.broadcast_to(book.today.astype(np.float32),
+                                                             paths.close[:, 0].shape))
+    np.testing.assert_allclose(paths.close[:, 0], np.broadcast_to(book.today, paths.close[:, 0].shape),
+                               rtol=6e-8)
     assert (paths.low <= paths.close).all() and (paths.close <= paths.high).all()
     assert np.isfinite(paths.close).all() and (paths.low > 0).all()
     usdc = book.assets.index("USDC")

@@ -9,6 +9,7 @@ import numpy as np
 from ..book import Book, compile_book
 from ..cascade import CascadeParams
 from ..path_models import PathModel, build_path_model
+from ..replay import PricePaths, run_book
 from .blocks import BlockLayout, BlockSeeds
 from .request import MonteCarloRequest, validate_request
 
@@ -25,6 +26,7 @@ class Context:
     n_steps: int
     low_cols: np.ndarray                  # simulated columns whose lows / highs are drawn
     high_cols: np.ndarray
+    value_today: float = 0.0              # the book at today's (float64) prices
 
     @property
     def n_paths(self) -> int:
@@ -78,7 +80,9 @@ def prepare(portfolio_or_book, req: MonteCarloRequest) -> Context:
     if model.btc_col is not None:
         beta_sim[model.btc_col] = 1.0
     low_cols, high_cols = extreme_columns(book, model, need_btc_low=req.cascade is not None)
+    today = np.asarray(book.today, float)[None, None, :]
+    value_today = float(run_book(book, PricePaths(today), series=False).value[0, 0])
     return Context(book=book, model=model, cascade=req.cascade, beta_sim=beta_sim, layout=layout,
                    seeds=BlockSeeds(int(req.seed)),
                    sample_k=min(int(req.sample_paths), int(req.n_paths)), n_steps=n_steps,
-                   low_cols=low_cols, high_cols=high_cols)
+                   low_cols=low_cols, high_cols=high_cols, value_today=value_today)
