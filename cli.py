@@ -5,6 +5,7 @@
     python main.py stress PORTFOLIO (--scenario ID | --prices CSV ... | --shock BTC=-30%,...)
     python main.py reverse PORTFOLIO [--json]
     python main.py montecarlo PORTFOLIO --paths N --days D --seed S [--json]
+    python main.py cascade --move -0.16 [--open-interest USD] [--strength S] [--json]
 
 Errors exit non-zero with one line on stderr (never a traceback).
 """
@@ -16,7 +17,7 @@ import math
 import os
 import sys
 
-SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo")
+SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo", "cascade")
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 1
@@ -39,7 +40,8 @@ FIELD_FLAGS = {
     "n_paths": "--paths", "days": "--days", "steps_per_day": "--steps-per-day", "seed": "--seed",
     "chunk_paths": "--chunk", "model": "--model", "vol": "--vol", "beta": "--beta",
     "cascade": "--cascade", "cascade.strength": "--cascade",
-    "cascade.half_life_days": "--cascade-half-life", "history": "--prices", "prices": "--prices",
+    "cascade.half_life_days": "--cascade-half-life", "cascade.open_interest": "--open-interest",
+    "history": "--prices", "prices": "--prices", "base_move": "--move",
     "shock": "--shock", "start": "--from", "end": "--to", "proxy": "--proxy",
     "scenario": "--scenario", "liq_precision": "--liq-precision", "antithetic": "--plain",
 }
@@ -235,13 +237,41 @@ def build_scenario(args, book):
     return sc.history_scenario(hist, book.assets, book.today, betas, args.proxy)
 
 
+def _cascade_params(args, strength: float | None = None):
+    """The cascade of ``--cascade`` (or ``strength``), ``--open-interest`` and
+    ``--cascade-half-life``; None when the strength is 0 (off)."""
+    from engine.cascade import CascadeParams
+    s = float(args.cascade if strength is None else strength)
+    if not s:
+        return None
+    kw = {"strength": s, "half_life_days": _half_life(args.cascade_half_life)}
+    if getattr(args, "open_interest", None) is not None:
+        kw["open_interest"] = _usd(args.open_interest)
+    return CascadeParams(**kw).validate()
+
+
+def _usd(text) -> float:
+    """A USD amount: ``90e9``, ``90,000,000,000``, ``90B`` / ``750M``."""
+    from engine.errors import InputError
+    t = str(text).strip().replace(",", "").replace("_", "").lstrip("$")
+    mult = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}.get(t[-1:].upper(), 1.0) if t else 1.0
+    try:
+        v = float(t[:-1] if mult != 1.0 else t) * mult
+    except ValueError:
+        v = float("nan")
+    if not (math.isfinite(v) and v >= 0):
+        raise InputError("must be an amount in USD, e.g. 59e9 or 59B", field="--open-interest", value=text)
+    return v
+
+
 def cmd_stress(args) -> int:
     from engine.book import compile_book
     from engine.stress import stress
     p = _load(args.portfolio)
+    casc = _cascade_params(args)               # bad flags fail before anything is read
     book = compile_book(p)
     scen = build_scenario(args, book)
-    rep = stress(p, scen, book)
+    rep = stress(p, scen, book, cascade=casc)
     if args.json:
         if not args.series:
             rep.pop("series", None)
@@ -282,6 +312,12 @@ def print_stress(p, rep) -> None:
     proxies = {a: m for a, m in rep["method"].items() if m.startswith("proxy")}
     if proxies:
         print("Assets not in the scenario data: " + "; ".join(f"{a} {m}" for a, m in proxies.items()))
+    c = rep.get("cascade")
+    if c:
+        print(f"Liquidation cascade (strength {c['strength']:g}, open interest {money(c['open_interest'])}): "
+              f"BTC {pct(c['btc_move_before'])} → {pct(c['btc_move_after'])} at the end, low "
+              f"{pct(c['btc_low_before'])} → {pct(c['btc_low_after'])}; market-wide liquidated "
+              f"{money(c['liquidated_notional'])}; altcoins follow through their tail beta")
 
 
 def cmd_reverse(args) -> int:
@@ -331,15 +367,42 @@ def _points(text) -> float | None:
     return pts / 100.0
 
 
+def cmd_cascade(args) -> int:
+    from engine.cascade import CascadeParams, cascade_move
+    from engine.errors import InputError
+    try:
+        move = float(str(args.move).strip().rstrip("%")) / (100.0 if str(args.move).strip().endswith("%") else 1.0)
+    except ValueError:
+        raise InputError("must be a BTC move such as -0.16 or -16%", field="--move", value=args.move) from None
+    if not (math.isfinite(move) and -1.0 < move <= 1.0):
+        raise InputError("must be a BTC move above -100%, e.g. -0.16", field="--move", value=args.move)
+    kw = {"strength": float(args.strength), "half_life_days": _half_life(args.cascade_half_life)}
+    if args.open_interest is not None:
+        kw["open_interest"] = _usd(args.open_interest)
+    params = CascadeParams(**kw).validate()
+    amplified, liquidated = cascade_move(params, move)
+    out = {"move": move, "amplified_move": amplified, "liquidated_notional": liquidated,
+           "cascade_share": (math.log1p(amplified) - math.log1p(move)) / math.log1p(amplified)
+           if amplified < 0 and amplified != move else 0.0,
+           "open_interest": params.open_interest, "strength": params.strength, "depth": params.depth,
+           "leverage_mix": {"liq_median": params.liq_median, "liq_dispersion": params.liq_dispersion},
+           "note": "an instant BTC move (it falls fast in full); altcoins follow through their tail beta"}
+    if args.json:
+        print(dump_json(out))
+    else:
+        print(f"BTC first move {pct(move)} → {pct(amplified)} with the liquidation cascade "
+              f"(strength {params.strength:g}, BTC futures open interest {money(params.open_interest)})")
+        print(f"Market-wide liquidated notional: {money(liquidated)}")
+    return 0
+
+
 def cmd_montecarlo(args) -> int:
-    from engine.cascade import CascadeParams
     from engine.montecarlo import MonteCarloRequest, run_montecarlo, validate_request
     req = MonteCarloRequest(
         n_paths=args.paths, days=args.days, seed=args.seed, model=args.model,
         steps_per_day=args.steps_per_day, vols=_parse_assign(args.vol, "--vol") or None,
         beta_overrides=_parse_assign(args.beta, "--beta") or None,
-        cascade=CascadeParams(strength=float(args.cascade),
-                              half_life_days=_half_life(args.cascade_half_life)) if args.cascade else None,
+        cascade=_cascade_params(args),
         chunk_paths=args.chunk, antithetic=not args.plain, liq_precision=_points(args.liq_precision))
     validate_request(req)              # bad flags fail before any file is read
     if args.prices:
@@ -436,6 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
     p.add_argument("--proxy", default="BTC", help="asset that drives assets missing from a history")
     p.add_argument("--series", action="store_true", help="include per-step series in --json")
+    _cascade_flags(p)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("reverse", help="BTC move that liquidates each position / costs 10-50%%")
     p.add_argument("portfolio")
@@ -453,9 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="annual vol of log returns, e.g. BTC=0.6 (gbm; overrides the calibration)")
     p.add_argument("--prices", action="append",
                    help="price history CSV: bootstrapped (bootstrap) or recalibrates (student-t)")
-    p.add_argument("--cascade", type=float, default=0.0, help="cascade strength (0 = off)")
-    p.add_argument("--cascade-half-life", default="1",
-                   help="days over which half of the cascade's price impact reverts (inf = permanent)")
+    _cascade_flags(p)
     p.add_argument("--chunk", type=int, default=0, help="paths per chunk (0 = automatic)")
     p.add_argument("--liq-precision", default=None, metavar="POINTS",
                    help="stop once every P(liquidated) is known to +-POINTS percentage points "
@@ -464,11 +526,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="plain sampling (default: antithetic pairs, half the random numbers)")
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("cascade", help="a BTC move amplified by the liquidation cascade")
+    p.add_argument("--move", required=True, help="BTC's first move, e.g. -0.16 (or --move=-16%%)")
+    p.add_argument("--open-interest", default=None, metavar="USD",
+                   help="BTC futures open interest (default: the last collected figure), e.g. 59e9 or 59B")
+    p.add_argument("--strength", type=float, default=1.0, help="cascade strength (1 = calibrated)")
+    p.add_argument("--cascade-half-life", default="1", help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true")
     return ap
 
 
+def _cascade_flags(p) -> None:
+    p.add_argument("--cascade", type=float, default=0.0, help="liquidation cascade strength (0 = off, 1 = calibrated)")
+    p.add_argument("--cascade-half-life", default="1",
+                   help="days over which half of the cascade's price impact reverts (inf = permanent)")
+    p.add_argument("--open-interest", default=None, metavar="USD",
+                   help="BTC futures open interest for the cascade (default: the last collected figure)")
+
+
 COMMANDS = {"scenarios": cmd_scenarios, "liquidation": cmd_liquidation, "stress": cmd_stress,
-            "reverse": cmd_reverse, "montecarlo": cmd_montecarlo}
+            "reverse": cmd_reverse, "montecarlo": cmd_montecarlo, "cascade": cmd_cascade}
 
 
 def main(argv: list[str] | None = None) -> int:

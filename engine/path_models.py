@@ -267,6 +267,12 @@ def calibrate_assets(assets, *, vols: dict | None = None, beta_overrides: dict |
     return out
 
 
+def tail_betas(assets) -> np.ndarray:
+    """Each asset's beta on BTC's down days (bundled fit; BTC 1, stablecoins 0): how far it
+    follows BTC's extra fall in a liquidation cascade."""
+    return np.array([0.0 if c.fixed else c.crash_beta for c in calibrate_assets(tuple(assets))])
+
+
 # --------------------------------------------------------------------------- history prep
 def history_step_returns(history, steps_per_day: int):
     """A history's per-step log returns and bar extremes, aggregated to the model step.

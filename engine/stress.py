@@ -92,11 +92,61 @@ def liquidation_prices(p: Portfolio, book: Book | None = None) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- stress
-def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
-    """Run ``scenario`` on ``p``: per-position liquidation and P&L, accounts, portfolio."""
+def scenario_step_hours(scenario: Scenario) -> float:
+    """Hours a scenario's step lasts, for the cascade: 0 for a shock (an instant move), 24
+    for a library crash (its steps are days or whole crash days), the bars' spacing for a
+    replayed history."""
+    if scenario.kind == "shock":
+        return 0.0
+    if scenario.kind == "history" and len(scenario.labels) > 1:
+        try:
+            t = np.array([np.datetime64(str(x).replace(" ", "T")) for x in scenario.labels])
+        except ValueError:
+            return 24.0
+        dt = np.diff(t).astype("timedelta64[s]").astype(float)
+        if len(dt) and np.median(dt) > 0:
+            return float(np.median(dt) / 3600.0)
+    return 24.0
+
+
+def cascade_scenario(scenario: Scenario, params) -> tuple[Scenario, dict]:
+    """``scenario`` amplified by the liquidation cascade (:mod:`engine.cascade`): BTC's path
+    drives it and every asset takes BTC's extra log move times its tail beta (stablecoins
+    none). Returns the amplified scenario and a summary (BTC's move before and after,
+    market-wide liquidated notional, the settings)."""
+    from dataclasses import replace as _replace
+
+    from .cascade import cascade_paths, fast_share
+    from .path_models import tail_betas
+    hours = scenario_step_hours(scenario)
+    spd = 24.0 / hours if hours > 0 else 1.0
+    paths, res = cascade_paths(params, scenario.paths, scenario.assets, tail_betas(scenario.assets),
+                               step_hours=hours, steps_per_day=spd)
+    j = list(scenario.assets).index("BTC")
+    c0 = scenario.paths.close[0, 0]
+    moves = {a: float(paths.close[0, -1, k] / c0[k] - 1.0) for k, a in enumerate(scenario.assets)}
+    low_before = float(scenario.paths.low[0, :, j].min() / c0[j] - 1.0)
+    low_after = float(paths.low[0, :, j].min() / c0[j] - 1.0)
+    summary = {"strength": params.strength, "open_interest": params.open_interest, "depth": params.depth,
+               "half_life_days": params.half_life_days, "step_hours": hours, "fast_share": fast_share(hours),
+               "liquidated_notional": float(res.total_liquidated[0]),
+               "btc_move_before": scenario.moves.get("BTC"), "btc_move_after": moves["BTC"],
+               "btc_low_before": low_before, "btc_low_after": low_after,
+               "liquidated_by_step": res.liquidated[0].tolist()}
+    return _replace(scenario, paths=paths, moves=moves), summary
+
+
+def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, cascade=None) -> dict:
+    """Run ``scenario`` on ``p``: per-position liquidation and P&L, accounts, portfolio.
+    With ``cascade`` (:class:`engine.cascade.CascadeParams`) the scenario is first amplified
+    by the liquidation cascade (:func:`cascade_scenario`; the report's ``cascade`` says by
+    how much)."""
     book = book or compile_book(p)
     if tuple(scenario.assets) != tuple(book.assets):
         raise ValueError("scenario built for other assets than the book")
+    casc = None
+    if cascade is not None:
+        scenario, casc = cascade_scenario(scenario, cascade)
     out = run_book(book, scenario.paths, track_positions=book.n_positions <= 2000)
     liq_rows = {r["id"]: r for r in liquidation_prices(p, book)}
     by_id = {pos.id: pos for pos in p.positions}
@@ -149,6 +199,7 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None) -> dict:
     return {
         "scenario": {"kind": scenario.kind, "id": scenario.id, "name": scenario.name,
                      "steps": scenario.n_steps, "labels": labels, **_jsonable(scenario.info)},
+        "cascade": casc,
         "moves": scenario.moves,
         "betas": scenario.betas,
         "method": scenario.method,

@@ -10,7 +10,7 @@ from typing import Iterator
 import numpy as np
 
 from ..attribution import wallet_losses
-from ..cascade import amplify
+from ..cascade import amplify, shift_log_prices
 from ..errors import InputError
 from ..replay import PricePaths, run_book
 from .accumulate import Accumulator, BlockResult, Edges, bin_block, pair_counts
@@ -45,12 +45,7 @@ def block_prices(ctx: Context, rng, n, complete: bool = True):
         j = m.btc_col
         jl = int(np.searchsorted(lows, j))
         res = amplify(ctx.cascade, lc[:, j, :].T, ll[:, jl, :].T, m.steps_per_day)
-        adj = res.adjust.T.astype(np.float32)[:, None, :]      # (T+1, 1, n)
-        beta = ctx.beta_sim.astype(np.float32)[None, :, None]
-        lc += adj * beta
-        ll += adj * beta[:, lows]
-        lh[1:] += adj[:-1] * beta[:, highs]
-        np.maximum(lh, lc[:, highs], out=lh)
+        shift_log_prices(lc, ll, lh, res.adjust.T[:, None, :], ctx.beta_sim, lows, highs)
         liq_total = res.total_liquidated
         adj_end = res.adjust[:, -1]
     book = ctx.book
