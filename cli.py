@@ -421,16 +421,8 @@ def _bracket(ci, fmt) -> str:
     return "—" if not ci else f"({fmt(ci[0])} – {fmt(ci[1])})"
 
 
-def liq_text(p: float, ci=None) -> str:
-    """A probability of liquidation with its 95 % interval: ``3.4 % (3.1-3.7)``."""
-    digits = 2 if p < 0.01 else 1
-    text = f"{p * 100:.{digits}f} %"
-    if ci is not None:
-        text += f" ({ci[0] * 100:.{digits}f}-{ci[1] * 100:.{digits}f})"
-    return text
-
-
 def print_montecarlo(res: dict) -> None:
+    from engine.montecarlo import probability_text
     pf = res["portfolio"]
     v0 = pf["value_before"]
     print(f"{pf['name'] or 'Portfolio'} — Monte Carlo, model {res['model']}, {res['paths']:,} paths, "
@@ -461,8 +453,7 @@ def print_montecarlo(res: dict) -> None:
     print("\nPortfolio value percentiles by day")
     print(table(["day"] + [f"p{float(q) * 100:g}" for q in fan["levels"]], rows))
     rows = [[r["id"], r["kind"], r["asset"],
-             "never (spot)" if r["kind"] == "spot" else
-             liq_text(r["liquidation_probability"], r.get("liquidation_probability_ci")),
+             probability_text(r["liquidation_probability"], r.get("liquidation_probability_ci"), r["kind"]),
              "—" if r["expected_liquidation_day"] is None else f"{r['expected_liquidation_day']:.1f}",
              money(-r["expected_pnl"]) if r["expected_pnl"] is not None else "—"]
             for r in res["positions"]]

@@ -167,6 +167,7 @@ class MonteCarloSettings:
     history_files: list[str] = field(default_factory=list)
     beta_overrides: dict[str, float] = field(default_factory=dict)
     chunk_paths: int = 0
+    liq_precision: float | None = None      # stop once every P(liq) is known to +- this (probability)
 
 
 def montecarlo_available() -> bool:
@@ -192,7 +193,8 @@ def build_request(settings: MonteCarloSettings):
                              seed=int(settings.seed), model=settings.model,
                              steps_per_day=int(settings.steps_per_day), history=history,
                              beta_overrides=dict(settings.beta_overrides) or None,
-                             cascade=cascade, chunk_paths=int(settings.chunk_paths))
+                             cascade=cascade, chunk_paths=int(settings.chunk_paths),
+                             liq_precision=None if settings.liq_precision is None else float(settings.liq_precision))
 
 
 @dataclass

@@ -7,6 +7,18 @@ from .request import MonteCarloChunk, MonteCarloRequest, level_key
 from .simulate import simulate_chunks
 
 
+def probability_text(p: float, ci=None, kind: str | None = None) -> str:
+    """A probability of liquidation with its 95 % interval, as the CLI and the GUI show it:
+    ``3.4 % (3.1-3.7)`` (two decimals below 1 %); a spot holding is ``never (spot)``."""
+    if kind == "spot":
+        return "never (spot)"
+    digits = 2 if p < 0.01 else 1
+    text = f"{p * 100:.{digits}f} %"
+    if ci is not None:
+        text += f" ({ci[0] * 100:.{digits}f}-{ci[1] * 100:.{digits}f})"
+    return text
+
+
 def chunk_to_dict(ch: MonteCarloChunk, request: MonteCarloRequest | None = None,
                   portfolio_name: str | None = None) -> dict:
     """A chunk as a JSON-ready dictionary (the ``montecarlo --json`` output).

@@ -14,7 +14,6 @@ from ..cascade import amplify, shift_log_prices
 from ..errors import InputError
 from ..replay import PricePaths, run_book
 from .accumulate import Accumulator, BlockResult, Edges, bin_block, pair_counts
-from .allocator import tune_allocator
 from .blocks import block_rng
 from .context import Context, prepare
 from .request import MonteCarloChunk, MonteCarloRequest
@@ -136,10 +135,10 @@ def simulate_chunks(portfolio_or_book, request: MonteCarloRequest) -> Iterator[M
     InputError
         Bad request or portfolio (raised on the first ``next()``).
 
-    Tunes the process-wide allocator once (:mod:`engine.montecarlo.allocator`).
+    Long runs are faster with the process-wide allocator tuning that ``main.py`` applies at
+    start-up (:mod:`engine.allocator`).
     """
     t0 = time.perf_counter()
-    tune_allocator()
     ctx = prepare(portfolio_or_book, request)
     schedule = ctx.layout.schedule(int(request.chunk_paths))
     threads = int(request.threads) or min(2, os.cpu_count() or 1)
