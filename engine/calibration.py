@@ -403,6 +403,39 @@ def fit_returns(times, returns: np.ndarray, assets, steps_per_year: float,
     return ModelCalibration(factor=factor, assets=out, steps_per_year=float(steps_per_year), notes=notes)
 
 
+def returns_from_files(files: dict, since: str | None = None, until: str | None = None):
+    """Daily log returns of several assets read with the app's price importer, on the union
+    calendar of their days: ``files`` maps an asset to its price files (read in order, the
+    earlier file winning on overlapping days: a spliced series such as MATIC -> POL).
+    Returns ``(days, returns (n_days, n_assets), assets)``, NaN where an asset has no close
+    on a day or the day before. Rows from ``since`` (a date) to ``until``."""
+    from .prices import load_price_history
+    assets = list(files)
+    closes = {}
+    for a in assets:
+        c = {}
+        for path in files[a]:
+            h = load_price_history([(a, str(path))])
+            for t, x in zip(h.times, h.close[:, 0]):
+                c.setdefault(np.datetime64(t, "D"), float(x))
+        closes[a] = c
+    first = min(min(c) for c in closes.values())
+    lo = first if since is None else max(np.datetime64(since, "D"), first)
+    hi = max(max(c) for c in closes.values()) if until is None else np.datetime64(until, "D")
+    days = np.arange(lo, hi + np.timedelta64(1, "D"))
+    R = np.full((len(days), len(assets)), np.nan)
+    one = np.timedelta64(1, "D")
+    for j, a in enumerate(assets):
+        c = closes[a]
+        prev = np.array([c.get(d - one, np.nan) for d in days])
+        cur = np.array([c.get(d, np.nan) for d in days])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            R[:, j] = np.log(cur / prev)
+        R[~((prev > 0) & (cur > 0)), j] = np.nan
+    keep = np.isfinite(R).any(axis=1)
+    return days[keep], R[keep], assets
+
+
 def _label(x) -> str:
     s = str(np.datetime_as_string(np.datetime64(x, "s"))) if not isinstance(x, str) else x
     return s[:10] if s.endswith("T00:00:00") else s
@@ -429,8 +462,31 @@ HORIZON = 30
 CHECK_LEVELS = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 
-def horizon_stats(log_close: np.ndarray, log_btc: np.ndarray | None = None, horizon: int = HORIZON,
-                  overlapping: bool = True) -> dict:
+def window_moves(log_close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log move over each window and its largest drawdown of the close from the running
+    peak, from log closes laid out (horizon + 1, windows)."""
+    level = np.exp(log_close - log_close[0])
+    dd = (1.0 - level / np.maximum.accumulate(level, axis=0)).max(axis=0)
+    return log_close[-1] - log_close[0], dd
+
+
+def window_stats(move: np.ndarray, dd: np.ndarray, move_btc: np.ndarray | None = None) -> dict:
+    """:func:`horizon_stats` from each window's log move and drawdown (and BTC's log move)."""
+    ret = np.expm1(move)
+    out = {f"q{q:g}": float(v) for q, v in zip(CHECK_LEVELS, np.quantile(ret, CHECK_LEVELS))}
+    out["p_below_30"] = float(np.mean(ret < -0.3))
+    out["dd0.95"], out["dd0.99"] = (float(v) for v in np.quantile(dd, [0.95, 0.99]))
+    out["windows"] = int(ret.size)
+    if move_btc is not None:
+        c = np.cov(move, move_btc)
+        out["beta"] = float(c[0, 1] / c[1, 1])
+        sel = np.expm1(move_btc) < -0.2
+        out["down20"] = float(np.mean(ret[sel])) if sel.any() else float("nan")
+        out["btc_down20_windows"] = int(sel.sum())
+    return out
+
+
+def horizon_stats(log_close: np.ndarray, log_btc: np.ndarray | None = None, horizon: int = HORIZON) -> dict:
     """What the model is checked against, from log closes.
 
     ``log_close``: one series (n,) of daily log closes (data: every window of ``horizon``
@@ -438,33 +494,16 @@ def horizon_stats(log_close: np.ndarray, log_btc: np.ndarray | None = None, hori
     Returns the ``horizon``-day simple return quantiles at :data:`CHECK_LEVELS`
     (``"q0.01"`` ...), ``p_below_30`` (P(return < -30 %)), the drawdown quantiles
     (``"dd0.95"``, ``"dd0.99"``: largest fall of the close from its running peak within the
-    window) and, with ``log_btc`` (same shape), the beta of the window returns to BTC's and
-    the mean window return when BTC falls more than 20 % (``beta``, ``down20``)."""
+    window) and, with ``log_btc`` (same shape), the beta of the window log returns to BTC's
+    and the mean window return when BTC falls more than 20 % (``beta``, ``down20``)."""
     x = np.asarray(log_close, float)
+    btc = None if log_btc is None else np.asarray(log_btc, float)
     if x.ndim == 1:
         n = len(x) - horizon
         if n < 1:
             raise ValueError("series shorter than the horizon")
         idx = np.arange(n)[None, :] + np.arange(horizon + 1)[:, None]
-        win = x[idx]                                               # (horizon + 1, n)
-        btc = None if log_btc is None else np.asarray(log_btc, float)[idx]
-    else:
-        win = x
-        btc = None if log_btc is None else np.asarray(log_btc, float)
-    ret = np.expm1(win[-1] - win[0])
-    level = np.exp(win - win[0])
-    dd = 1.0 - level / np.maximum.accumulate(level, axis=0)
-    dd = dd.max(axis=0)
-    out = {f"q{q:g}": float(v) for q, v in zip(CHECK_LEVELS, np.quantile(ret, CHECK_LEVELS))}
-    out["p_below_30"] = float(np.mean(ret < -0.3))
-    out["dd0.95"], out["dd0.99"] = (float(v) for v in np.quantile(dd, [0.95, 0.99]))
-    out["windows"] = int(ret.size)
-    if btc is not None:
-        rb = btc[-1] - btc[0]
-        ra = win[-1] - win[0]
-        c = np.cov(ra, rb)
-        out["beta"] = float(c[0, 1] / c[1, 1])
-        sel = np.expm1(rb) < -0.2
-        out["down20"] = float(np.mean(np.expm1(ra[sel]))) if sel.any() else float("nan")
-        out["btc_down20_windows"] = int(sel.sum())
-    return out
+        x = x[idx]                                                 # (horizon + 1, n)
+        btc = None if btc is None else btc[idx]
+    move, dd = window_moves(x)
+    return window_stats(move, dd, None if btc is None else btc[-1] - btc[0])

@@ -27,8 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.calibration import FORMAT, METHOD, fit_returns  # noqa: E402
-from engine.prices import load_price_history  # noqa: E402
+from engine.calibration import FORMAT, METHOD, fit_returns, returns_from_files  # noqa: E402
 
 ASSETS = ("BTC", "ETH", "SOL", "BNB", "XRP", "DOGE", "ADA", "AVAX", "LINK", "DOT", "LTC", "SUI", "POL")
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "prices"
@@ -41,33 +40,10 @@ def files_for(asset: str) -> list[str]:
     return [f"daily/{asset}-USDT_daily.csv"]
 
 
-def daily_closes(data: Path, asset: str) -> dict:
-    """Date -> close of one asset, read with the app's price importer."""
-    out = {}
-    for rel in files_for(asset):
-        h = load_price_history([(asset, str(data / rel))])
-        for t, c in zip(h.times, h.close[:, 0]):
-            day = np.datetime64(t, "D")
-            out.setdefault(day, float(c))          # the earlier file wins on an overlap
-    return out
-
-
 def returns_table(data: Path, since: str, until: str | None):
-    """Union calendar of the window and each asset's daily log return (NaN where the asset
-    has no close on that day or the day before)."""
-    closes = {a: daily_closes(data, a) for a in ASSETS}
-    lo = max(np.datetime64(since, "D"), min(min(c) for c in closes.values()))
-    hi = max(max(c) for c in closes.values()) if until is None else np.datetime64(until, "D")
-    days = np.arange(lo, hi + np.timedelta64(1, "D"))
-    R = np.full((len(days), len(ASSETS)), np.nan)
-    for j, a in enumerate(ASSETS):
-        c = closes[a]
-        for i, d in enumerate(days):
-            p, q = c.get(d - np.timedelta64(1, "D")), c.get(d)
-            if p is not None and q is not None and p > 0 and q > 0:
-                R[i, j] = np.log(q / p)
-    keep = np.isfinite(R).any(axis=1)
-    return days[keep], R[keep]
+    """The window's daily log returns of :data:`ASSETS` (NaN where an asset has none)."""
+    days, R, _ = returns_from_files({a: [data / f for f in files_for(a)] for a in ASSETS}, since, until)
+    return days, R
 
 
 def main(argv=None) -> int:
@@ -84,7 +60,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     data = Path(args.data)
     dyn = args.since if args.dynamics_since == "same" else (args.dynamics_since or "2000-01-01")
-    days, R = returns_table(data, min(dyn, args.since), args.until)
+    days, R = returns_table(data, min(dyn, args.since), args.until)      # from each file's first close
     fit = fit_returns(days, R, ASSETS, steps_per_year=365.0,
                       level_from=None if dyn == args.since else np.datetime64(args.since, "D"))
     section = {
