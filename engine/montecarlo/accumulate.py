@@ -28,6 +28,7 @@ FAN_BINS_MIN = 64
 HIST_BINS = 100
 FINE_PER_BIN = 80             # the running P&L histogram has HIST_BINS * FINE_PER_BIN bins
 EXACT_RUNNING_MAX = 1 << 18   # running VaR/CVaR exact up to this many paths, then from the fine histogram
+CI_RUNNING_SAMPLE = 1 << 16   # running intervals: design effect and tail variance from this many paths
 MIN_STOP_PATHS = 10_000       # the precision stop rule is not applied before this many paths
 
 
@@ -213,9 +214,9 @@ class Accumulator:
         """95 % intervals of VaR: the order statistics at the binomial ranks, widened by the
         design effect of the antithetic pairs. With ``exact`` from all of ``pnl``; else the
         ranks' values from the fine histogram and the design effect from the first
-        :data:`EXACT_RUNNING_MAX` paths."""
+        :data:`CI_RUNNING_SAMPLE` paths (the interval's width, not its place)."""
         n = pnl.size
-        sub = pnl if exact else pnl[:EXACT_RUNNING_MAX]
+        sub = pnl if exact else pnl[:CI_RUNNING_SAMPLE]
         var_ci = {}
         ranks = []
         for key, a in zip(VAR_LEVELS, levels):
@@ -251,9 +252,11 @@ class Accumulator:
         fan[:, -1] = self.v0 + np.array(st["pct"])
         var = dict(zip(VAR_LEVELS, st["var"]))
         cvar = dict(zip(VAR_LEVELS, st["cvar"]))
-        exact = final or n <= EXACT_RUNNING_MAX
+        # running chunks: intervals from the fine histogram and a fixed subsample (cost flat
+        # in n); the final chunk: exact over every path
+        exact = final or n <= CI_RUNNING_SAMPLE
         var_ci = self._var_ci(pnl, var, exact, levels)
-        sub = pnl if exact else pnl[:EXACT_RUNNING_MAX]
+        sub = pnl if exact else pnl[:CI_RUNNING_SAMPLE]
         cvar_ci = {}                   # asymptotic: the tail excess's variance (pairs as units)
         for key, a in zip(VAR_LEVELS, levels):
             hw = cvar_half_width(sub, var[key], a, self.paired, n_total=n)
