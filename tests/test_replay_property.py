@@ -236,16 +236,24 @@ def _assert_batch_equals_single_runs(book, close, low, high, every=1):
 def test_each_path_of_a_batch_is_that_path_alone(data):
     """Liquidations do not depend on which other paths share a call (the Monte Carlo runs
     thousands at once; a replay runs one)."""
+    drawn = _draw_book_and_cube(data, min_paths=2)
+    if drawn is not None:
+        _assert_batch_equals_single_runs(*drawn)
+
+
+def _draw_book_and_cube(data, min_paths: int):
+    """A random valid book and a random cube of 1-15 steps for it, or None when the drawn
+    book is invalid (the engine must say so with an InputError)."""
     try:
         book = compile_book(portfolio_from_dict(data.draw(books())))
     except Exception as exc:
         from engine import InputError
         assert isinstance(exc, InputError)
-        return
-    P = data.draw(st.integers(2, 40))
+        return None
+    P = data.draw(st.integers(min_paths, 40))
     T = data.draw(st.integers(1, 15))
     vol = data.draw(st.sampled_from([0.02, 0.08, 0.25]))
-    _assert_batch_equals_single_runs(book, *_random_cube(book, P, T, data.draw(st.integers(0, 2**32 - 1)), vol))
+    return (book,) + _random_cube(book, P, T, data.draw(st.integers(0, 2**32 - 1)), vol)
 
 
 def test_big_book_batch_equals_single_runs():
@@ -340,16 +348,10 @@ def test_float32_cube_gives_the_decisions_of_its_float64_copy(data):
     them run in float64), values agree to 1e-12; against the float64 cube the float32 one
     was rounded from, decisions differ only where a price lies within float32 rounding
     (6e-8 relative) of a level -- on these random cubes, nowhere."""
-    try:
-        book = compile_book(portfolio_from_dict(data.draw(books())))
-    except Exception as exc:
-        from engine import InputError
-        assert isinstance(exc, InputError)
+    drawn = _draw_book_and_cube(data, min_paths=1)
+    if drawn is None:
         return
-    P = data.draw(st.integers(1, 40))
-    T = data.draw(st.integers(1, 15))
-    vol = data.draw(st.sampled_from([0.02, 0.08, 0.25]))
-    close, low, high = _random_cube(book, P, T, data.draw(st.integers(0, 2**32 - 1)), vol)
+    book, close, low, high = drawn
     c32, l32, h32 = _float32_cube(close, low, high)
     out32 = run_book(book, PricePaths.prepared(c32, l32, h32))
     copy64 = run_book(book, PricePaths(c32.astype(float), l32.astype(float), h32.astype(float)))
