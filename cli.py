@@ -9,6 +9,7 @@
     python main.py montecarlo PORTFOLIO --paths N --days D --seed S [--depeg default|off|RATE] [--json]
     python main.py convert IN [IN ...] -o OUT.json
     python main.py report PORTFOLIO [--scenario ID | --prices CSV ... | --shock ...] [--paths N] -o FILE.html
+    python main.py cascade --move -0.16 [--open-interest USD] [--strength S] [--json]
 
 PORTFOLIO is any file CrashLab reads by content: its own JSON or holdings CSV, or a venue's
 export (Hyperliquid, ccxt, Binance, Bybit, OKX, rotki, Aave v3 subgraph).
@@ -23,8 +24,8 @@ import math
 import os
 import sys
 
-SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo", "convert", "report",
-               "plan")
+SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo", "cascade", "convert",
+               "report", "plan")
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 1
@@ -47,11 +48,13 @@ FIELD_FLAGS = {
     "n_paths": "--paths", "days": "--days", "steps_per_day": "--steps-per-day", "seed": "--seed",
     "chunk_paths": "--chunk", "model": "--model", "vol": "--vol", "beta": "--beta",
     "cascade": "--cascade", "cascade.strength": "--cascade",
-    "cascade.half_life_days": "--cascade-half-life", "history": "--prices", "prices": "--prices",
+    "cascade.half_life_days": "--cascade-half-life", "cascade.open_interest": "--open-interest",
+    "history": "--prices", "prices": "--prices", "base_move": "--move",
     "shock": "--shock", "start": "--from", "end": "--to", "proxy": "--proxy",
     "scenario": "--scenario", "depeg": "--depeg", "losses": "--loss", "pliq": "--montecarlo-pliq",
     "budget": "--budget",
     "target": "--scenario/--shock/--prices/--loss/--montecarlo-pliq",
+    "liq_precision": "--liq-precision", "antithetic": "--plain",
 }
 
 
@@ -288,15 +291,43 @@ def build_scenario(args, book, portfolio=None):
     return sc.history_scenario(hist, book.assets, book.today, betas, args.proxy)
 
 
+def _cascade_params(args, strength: float | None = None):
+    """The cascade of ``--cascade`` (or ``strength``), ``--open-interest`` and
+    ``--cascade-half-life``; None when the strength is 0 (off)."""
+    from engine.cascade import CascadeParams
+    s = float(args.cascade if strength is None else strength)
+    if not s:
+        return None
+    kw = {"strength": s, "half_life_days": _half_life(args.cascade_half_life)}
+    if getattr(args, "open_interest", None) is not None:
+        kw["open_interest"] = _usd(args.open_interest)
+    return CascadeParams(**kw).validate()
+
+
+def _usd(text) -> float:
+    """A USD amount: ``90e9``, ``90,000,000,000``, ``90B`` / ``750M``."""
+    from engine.errors import InputError
+    t = str(text).strip().replace(",", "").replace("_", "").lstrip("$")
+    mult = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}.get(t[-1:].upper(), 1.0) if t else 1.0
+    try:
+        v = float(t[:-1] if mult != 1.0 else t) * mult
+    except ValueError:
+        v = float("nan")
+    if not (math.isfinite(v) and v >= 0):
+        raise InputError("must be an amount in USD, e.g. 59e9 or 59B", field="--open-interest", value=text)
+    return v
+
+
 def cmd_stress(args) -> int:
     from engine.book import compile_book
     from engine.stress import stress
     p = _load(args.portfolio)
+    casc = _cascade_params(args)               # bad flags fail before anything is read
     book = compile_book(p)
     if args.scenario == ALL and not (args.prices or args.shock or args.start or args.end):
         return _stress_all(args, p, book)
     scen = build_scenario(args, book, p)
-    rep = stress(p, scen, book)
+    rep = stress(p, scen, book, cascade=casc)
     if args.json:
         if not args.series:
             rep.pop("series", None)
@@ -428,6 +459,12 @@ def print_stress(p, rep) -> None:
     pegged = {a: m for a, m in rep["method"].items() if m.startswith(("follows ", "pegged to "))}
     if pegged:
         print("Pegged assets: " + "; ".join(f"{a} {m}" for a, m in pegged.items()))
+    c = rep.get("cascade")
+    if c:
+        print(f"Liquidation cascade (strength {c['strength']:g}, open interest {money(c['open_interest'])}): "
+              f"BTC {pct(c['btc_move_before'])} → {pct(c['btc_move_after'])} at the end, low "
+              f"{pct(c['btc_low_before'])} → {pct(c['btc_low_after'])}; market-wide liquidated "
+              f"{money(c['liquidated_notional'])}; altcoins follow through their tail beta")
 
 
 def cmd_reverse(args) -> int:
@@ -543,6 +580,51 @@ def _half_life(text: str) -> float:
     return days
 
 
+def _points(text) -> float | None:
+    """``--liq-precision``: percentage points (0.5 = +-0.5 points) -> a probability."""
+    from engine.errors import InputError
+    from engine.montecarlo.request import MAX_LIQ_PRECISION, MIN_LIQ_PRECISION
+    if text is None:
+        return None
+    try:
+        pts = float(text)
+    except ValueError:
+        pts = float("nan")
+    if not (math.isfinite(pts) and MIN_LIQ_PRECISION * 100 <= pts <= MAX_LIQ_PRECISION * 100):
+        raise InputError(f"must be between {MIN_LIQ_PRECISION * 100:g} and {MAX_LIQ_PRECISION * 100:g} "
+                         "percentage points, e.g. 0.5", field="--liq-precision", value=text)
+    return pts / 100.0
+
+
+def cmd_cascade(args) -> int:
+    from engine.cascade import CascadeParams, cascade_move
+    from engine.errors import InputError
+    try:
+        move = float(str(args.move).strip().rstrip("%")) / (100.0 if str(args.move).strip().endswith("%") else 1.0)
+    except ValueError:
+        raise InputError("must be a BTC move such as -0.16 or -16%", field="--move", value=args.move) from None
+    if not (math.isfinite(move) and -1.0 < move <= 1.0):
+        raise InputError("must be a BTC move above -100%, e.g. -0.16", field="--move", value=args.move)
+    kw = {"strength": float(args.strength), "half_life_days": _half_life(args.cascade_half_life)}
+    if args.open_interest is not None:
+        kw["open_interest"] = _usd(args.open_interest)
+    params = CascadeParams(**kw).validate()
+    amplified, liquidated = cascade_move(params, move)
+    out = {"move": move, "amplified_move": amplified, "liquidated_notional": liquidated,
+           "cascade_share": (math.log1p(amplified) - math.log1p(move)) / math.log1p(amplified)
+           if amplified < 0 and amplified != move else 0.0,
+           "open_interest": params.open_interest, "strength": params.strength, "depth": params.depth,
+           "leverage_mix": {"liq_median": params.liq_median, "liq_dispersion": params.liq_dispersion},
+           "note": "an instant BTC move (it falls fast in full); altcoins follow through their tail beta"}
+    if args.json:
+        print(dump_json(out))
+    else:
+        print(f"BTC first move {pct(move)} → {pct(amplified)} with the liquidation cascade "
+              f"(strength {params.strength:g}, BTC futures open interest {money(params.open_interest)})")
+        print(f"Market-wide liquidated notional: {money(liquidated)}")
+    return 0
+
+
 def montecarlo_request(args, prices=None):
     """The engine's checked MonteCarloRequest for the Monte Carlo flags; ``prices``: the
     ``--prices`` files to read for it (read after the flags are checked)."""
@@ -553,9 +635,9 @@ def montecarlo_request(args, prices=None):
         n_paths=args.paths, days=args.days, seed=args.seed, model=args.model,
         steps_per_day=args.steps_per_day, vols=_parse_assign(args.vol, "--vol") or None,
         beta_overrides=_parse_assign(args.beta, "--beta") or None,
-        cascade=CascadeParams(strength=float(args.cascade),
-                              half_life_days=_half_life(args.cascade_half_life)) if args.cascade else None,
-        chunk_paths=args.chunk, depeg=depeg_setting(args.depeg))
+        cascade=_cascade_params(args),
+        chunk_paths=args.chunk, depeg=depeg_setting(args.depeg), antithetic=not args.plain,
+        liq_precision=_points(args.liq_precision))
     validate_request(req)              # bad flags fail before any file is read
     if prices:
         from engine.prices import load_price_history, parse_prices_arg
@@ -575,16 +657,33 @@ def cmd_montecarlo(args) -> int:
     return 0
 
 
+def _bracket(ci, fmt) -> str:
+    return "—" if not ci else f"({fmt(ci[0])} – {fmt(ci[1])})"
+
+
 def print_montecarlo(res: dict) -> None:
+    from engine.montecarlo import probability_text
     pf = res["portfolio"]
     v0 = pf["value_before"]
     print(f"{pf['name'] or 'Portfolio'} — Monte Carlo, model {res['model']}, {res['paths']:,} paths, "
           f"{res['days']} day(s) x {res['steps_per_day']} step(s), seed {res['seed']}\n")
+    samp = res.get("sampling") or {}
+    stop = ""
+    if samp.get("liq_precision") is not None:
+        stop = (f"; stopped once every P(liquidated) was known to ±{samp['liq_precision'] * 100:g} points"
+                if samp.get("stopped_early") else
+                f"; every P(liquidated) to ±{samp['liq_precision'] * 100:g} points not reached "
+                f"within {res['paths_total']:,} paths")
     print(f"Value today {money(v0)}; expected P&L {money(pf['expected_pnl'])}; "
-          f"probability of a loss {pf['prob_loss']:.1%}\n")
-    rows = [[f"{float(k):.0%}", money(res["var"][k]), f"{res['var'][k] / v0:.1%}" if v0 else "—",
-             money(res["cvar"][k]), f"{res['cvar'][k] / v0:.1%}" if v0 else "—"] for k in res["var"]]
-    print(table(["level", "VaR (loss)", "of value", "CVaR (loss)", "of value"], rows))
+          f"probability of a loss {pf['prob_loss']:.1%}")
+    print(f"Monte Carlo error: 95 % intervals in brackets "
+          f"({'antithetic pairs' if samp.get('antithetic') else 'plain sampling'}{stop})\n")
+    rows = [[f"{float(k):.0%}", money(res["var"][k]), _bracket(res["var_ci"][k], money),
+             f"{res['var'][k] / v0:.1%}" if v0 else "—",
+             money(res["cvar"][k]), _bracket(res["cvar_ci"][k], money),
+             f"{res['cvar'][k] / v0:.1%}" if v0 else "—"] for k in res["var"]]
+    print(table(["level", "VaR (loss)", "95 % interval", "of value", "CVaR (loss)", "95 % interval",
+                 "of value"], rows))
     fan = res["fan"]
     days = fan["days"]
     n = len(days)
@@ -593,7 +692,8 @@ def print_montecarlo(res: dict) -> None:
             for t in picks]
     print("\nPortfolio value percentiles by day")
     print(table(["day"] + [f"p{float(q) * 100:g}" for q in fan["levels"]], rows))
-    rows = [[r["id"], r["kind"], r["asset"], f"{r['liquidation_probability']:.2%}",
+    rows = [[r["id"], r["kind"], r["asset"],
+             probability_text(r["liquidation_probability"], r.get("liquidation_probability_ci"), r["kind"]),
              "—" if r["expected_liquidation_day"] is None else f"{r['expected_liquidation_day']:.1f}",
              money(-r["expected_pnl"]) if r["expected_pnl"] is not None else "—"]
             for r in res["positions"]]
@@ -731,6 +831,7 @@ def build_parser() -> argparse.ArgumentParser:
     _scenario_flags(p, "price history CSV; repeat, or ASSET=FILE for single-asset files")
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
     p.add_argument("--series", action="store_true", help="include per-step series in --json")
+    _cascade_flags(p)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("reverse", help="BTC move that liquidates each position / costs 10-50%%")
     p.add_argument("portfolio")
@@ -779,6 +880,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="IN",
                    help="portfolio files of any known kind (venue exports, CrashLab JSON/CSV)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    p = sub.add_parser("cascade", help="a BTC move amplified by the liquidation cascade")
+    p.add_argument("--move", required=True, help="BTC's first move, e.g. -0.16 (or --move=-16%%)")
+    p.add_argument("--open-interest", default=None, metavar="USD",
+                   help="BTC futures open interest (default: the last collected figure), e.g. 59e9 or 59B")
+    p.add_argument("--strength", type=float, default=1.0, help="cascade strength (1 = calibrated)")
+    p.add_argument("--cascade-half-life", default="1", help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true")
     return ap
 
 
@@ -808,20 +916,31 @@ def _montecarlo_flags(p, default_paths: int) -> None:
     p.add_argument("--steps-per-day", type=int, default=1)
     p.add_argument("--vol", action="append",
                    help="annual vol of log returns, e.g. BTC=0.6 (gbm; overrides the calibration)")
-    p.add_argument("--cascade", type=float, default=0.0, help="cascade strength (0 = off)")
-    p.add_argument("--cascade-half-life", default="1",
-                   help="days over which half of the cascade's price impact reverts (inf = permanent)")
+    _cascade_flags(p)
     p.add_argument("--chunk", type=int, default=0, help="paths per chunk (0 = automatic)")
     p.add_argument("--depeg", default="default",
                    help="de-peg jumps of stablecoins and wrapped/staked tokens: default (historical "
                         "frequencies and depths, resources/pegs.json), off, or a rate in events per "
                         "pegged asset per year, e.g. 0.5")
+    p.add_argument("--liq-precision", default=None, metavar="POINTS",
+                   help="stop once every P(liquidated) is known to +-POINTS percentage points "
+                        "(95 %%); --paths is then the most that run")
+    p.add_argument("--plain", action="store_true",
+                   help="plain sampling (default: antithetic pairs, half the random numbers)")
     p.add_argument("--beta", action="append", help="beta override, e.g. SOL=1.5")
 
 
+def _cascade_flags(p) -> None:
+    p.add_argument("--cascade", type=float, default=0.0, help="liquidation cascade strength (0 = off, 1 = calibrated)")
+    p.add_argument("--cascade-half-life", default="1",
+                   help="days over which half of the cascade's price impact reverts (inf = permanent)")
+    p.add_argument("--open-interest", default=None, metavar="USD",
+                   help="BTC futures open interest for the cascade (default: the last collected figure)")
+
+
 COMMANDS = {"scenarios": cmd_scenarios, "liquidation": cmd_liquidation, "stress": cmd_stress,
-            "reverse": cmd_reverse, "montecarlo": cmd_montecarlo, "convert": cmd_convert,
-            "report": cmd_report, "plan": cmd_plan}
+            "reverse": cmd_reverse, "montecarlo": cmd_montecarlo, "cascade": cmd_cascade,
+            "convert": cmd_convert, "report": cmd_report, "plan": cmd_plan}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 
 ``python main.py`` opens the desktop app on the bundled demo portfolio, ``python main.py
 FILE`` on a file, and ``python main.py SUBCOMMAND ...`` runs the headless command line
-(scenarios, liquidation, stress, reverse, montecarlo, convert, report) on the same engine.
+(scenarios, liquidation, stress, reverse, plan, montecarlo, cascade, convert, report) on the
+same engine.
 ``python main.py --selftest [--screenshot PNG]`` checks a build end to end and exits 0.
 """
 from __future__ import annotations
@@ -12,6 +13,8 @@ import sys
 
 
 def run(argv: list[str]) -> int:
+    from engine.allocator import tune_allocator
+    tune_allocator()                  # process-wide, once: freed memory stays for the next block
     from cli import SUBCOMMANDS, main as cli_main
     if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
         if argv[0] in ("-h", "--help"):

@@ -33,6 +33,11 @@ Semantics (the contract of the stress and montecarlo commands):
 There is no Python loop over paths or steps. Loops run over tiers, cross-margin groups,
 positions that pay funding, position chunks (bounded memory) and loan liquidation events
 (a handful).
+
+Price cubes may be float32 (the Monte Carlo's): every comparison then runs on exactly those
+numbers against float64 levels (numpy promotes to float64), every sum that feeds a decision
+is taken in float64, and values are summed in float64; a float32 cube gives the decisions
+of the float64 cube holding the same numbers (tested).
 """
 from __future__ import annotations
 
@@ -383,7 +388,10 @@ def run_book(book: Book, paths: PricePaths, *, hours=None, track_positions: bool
     r.const += float(book.account_wallet.sum()) if book.n_accounts else 0.0
     # value of everything held today at every close (a value, never compared: BLAS is fine)
     val = np.zeros((n_t, n_paths))                # portfolio value, (T, P)
-    np.matmul(r.lin, r.C, out=val)
+    if r.C.dtype == np.float64:
+        np.matmul(r.lin, r.C, out=val)
+    else:                                         # float32 cubes: summed in float64, no cast copy
+        np.einsum("a,tap->tp", r.lin, r.C, out=val)
     if r.const:
         val += r.const
     if dead_iso is not None:
@@ -491,6 +499,7 @@ def _funding_path(r: _Run, asset: int, weight: float, inverse: bool) -> np.ndarr
     x hours of each step x the notional at its close, summed over steps; in USD (linear:
     unit Q, notional Q*P) or in the coin (inverse: unit U USD, notional U/P)."""
     x = r.C[:, asset, :]
+    weight = np.float64(weight)                 # a float32 cube's products stay float64
     inc = np.divide(weight, x) if inverse else np.multiply(x, weight)
     inc *= r.dt[:, None]
     return _cumsum_steps(inc)
@@ -832,7 +841,7 @@ def _cross_accounts(book: Book, C, L, H, series: bool, paid=None, paid_usd=None)
             upnl = np.full((n_t, n_paths), float(book.account_wallet[j]))
         for g in mine:
             x = (L if g.sign > 0 else H)[:, g.asset, :]
-            np.multiply(x, g.slope, out=tmp)
+            np.multiply(x, np.float64(g.slope), out=tmp)   # a float32 cube's products stay float64
             tmp += g.const
             equity += tmp
             mm += g.mm(x, out=tmp)
@@ -877,7 +886,7 @@ def _remove_dead_accounts(val, C, book: Book, acc_liq, paid_usd=None):
         terms += [(book.coll_asset[c], book.coll_qty[c]) for c in book.account_collateral[j]]
         for asset, slope in terms:
             x = C[:, asset, :]
-            acc += (x[:, dead] if few else x) * slope
+            acc += (x[:, dead] if few else x) * np.float64(slope)
         for i, f in paid_usd.items():
             if book.cross_account[i] == j:
                 acc -= f[:, dead] if few else f
@@ -1037,14 +1046,14 @@ def _search_again(L, H, qc, qd, lt_all, c_rank_of, d_rank_of, p_i, l_i, t_from, 
             if grow is not None:                  # (T', n) weights: quantity x growth
                 wt = wt[None, :] * grow(ls, a_s)[:, t0:].T
             if rows is None:
-                x = X[t0:, a_s, ps]
+                x = X[t0:, a_s, ps].astype(np.float64, copy=False)    # float32 cubes: product in float64
                 x *= wt if grow is not None else wt[None, :]
                 if every:
                     out += x
                 else:
                     out[:, sel] += x
             else:
-                x = X[a_s, ps, t0:]
+                x = X[a_s, ps, t0:].astype(np.float64, copy=False)
                 x *= wt.T if grow is not None else wt[:, None]
                 if every:
                     out += x

@@ -146,17 +146,63 @@ def scenario_hours(scenario: Scenario) -> np.ndarray | None:
     return (t - t[0]).astype("timedelta64[s]").astype(float) / 3600.0
 
 
-def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series: bool = True,
-           _liq_rows: dict | None = None) -> dict:
+def scenario_step_hours(scenario: Scenario) -> float:
+    """Hours a scenario's step lasts, for the cascade: 0 for a shock (an instant move), the
+    bars' median spacing for a scenario with times (a bundled crash, a replayed history), 24
+    otherwise."""
+    if scenario.kind == "shock":
+        return 0.0
+    hours = scenario_hours(scenario)
+    if hours is not None and len(hours) > 1:
+        dt = np.diff(hours)
+        if np.median(dt) > 0:
+            return float(np.median(dt))
+    return 24.0
+
+
+def cascade_scenario(scenario: Scenario, params) -> tuple[Scenario, dict]:
+    """``scenario`` amplified by the liquidation cascade (:mod:`engine.cascade`): BTC's path
+    drives it and every asset takes BTC's extra log move times its tail beta (stablecoins
+    none). Returns the amplified scenario and a summary (BTC's move before and after,
+    market-wide liquidated notional, the settings)."""
+    from dataclasses import replace as _replace
+
+    from .cascade import cascade_paths, fast_share
+    from .path_models import tail_betas
+    hours = scenario_step_hours(scenario)
+    spd = 24.0 / hours if hours > 0 else 1.0
+    paths, res = cascade_paths(params, scenario.paths, scenario.assets, tail_betas(scenario.assets),
+                               step_hours=hours, steps_per_day=spd)
+    j = list(scenario.assets).index("BTC")
+    c0 = scenario.paths.close[0, 0]
+    moves = {a: float(paths.close[0, -1, k] / c0[k] - 1.0) for k, a in enumerate(scenario.assets)}
+    low_before = float(scenario.paths.low[0, :, j].min() / c0[j] - 1.0)
+    low_after = float(paths.low[0, :, j].min() / c0[j] - 1.0)
+    summary = {"strength": params.strength, "open_interest": params.open_interest, "depth": params.depth,
+               "half_life_days": params.half_life_days, "step_hours": hours, "fast_share": fast_share(hours),
+               "liquidated_notional": float(res.total_liquidated[0]),
+               "btc_move_before": scenario.moves.get("BTC"), "btc_move_after": moves["BTC"],
+               "btc_low_before": low_before, "btc_low_after": low_after,
+               "liquidated_by_step": res.liquidated[0].tolist()}
+    return _replace(scenario, paths=paths, moves=moves), summary
+
+
+def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, cascade=None, *,
+           series: bool = True, _liq_rows: dict | None = None) -> dict:
     """Run ``scenario`` on ``p``: per-position liquidation and P&L, accounts, portfolio.
 
     ``liquidation_step`` indexes the scenario's steps; ``liquidation_time`` is that step's
     ISO 8601 UTC time (bar end for a bundled crash, the row's stamp for an imported history,
-    null for a shock). ``series=False`` leaves out the per-step series.
+    null for a shock). ``series=False`` leaves out the per-step series. With ``cascade``
+    (:class:`engine.cascade.CascadeParams`) the scenario is first amplified by the
+    liquidation cascade (:func:`cascade_scenario`; the report's ``cascade`` says by how much).
     """
     book = book or compile_book(p)
     if tuple(scenario.assets) != tuple(book.assets):
         raise ValueError("scenario built for other assets than the book")
+    casc = None
+    if cascade is not None:
+        scenario, casc = cascade_scenario(scenario, cascade)
     out = run_book(book, scenario.paths, hours=scenario_hours(scenario),
                    track_positions=series and book.n_positions <= 2000)
     liq_rows = _liq_rows or {r["id"]: r for r in liquidation_prices(p, book)}
@@ -216,6 +262,7 @@ def stress(p: Portfolio, scenario: Scenario, book: Book | None = None, *, series
     rep = {
         "scenario": {"kind": scenario.kind, "id": scenario.id, "name": scenario.name,
                      "steps": scenario.n_steps, "labels": labels, **_jsonable(scenario.info)},
+        "cascade": casc,
         "moves": scenario.moves,
         "betas": scenario.betas,
         "method": scenario.method,

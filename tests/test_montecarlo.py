@@ -131,7 +131,12 @@ def test_extremes_drawn_only_where_the_book_reads_them_change_nothing(demo, monk
 def test_prices_are_consistent_paths(demo, depeg):
     paths = block_price_paths(demo, MonteCarloRequest(n_paths=500, days=15, seed=9, depeg=depeg), 0)
     book = compile_book(demo)
-    assert np.array_equal(paths.close[:, 0], np.broadcast_to(book.today, paths.close[:, 0].shape))
+    # float32 cubes: step 0 is today's price in float32 (within 6e-8 of it)
+    assert paths.close.dtype == np.float32
+    assert np.array_equal(paths.close[:, 0], np.broadcast_to(book.today.astype(np.float32),
+                                                             paths.close[:, 0].shape))
+    np.testing.assert_allclose(paths.close[:, 0], np.broadcast_to(book.today, paths.close[:, 0].shape),
+                               rtol=6e-8)
     assert (paths.low <= paths.close).all() and (paths.close <= paths.high).all()
     assert np.isfinite(paths.close).all() and (paths.low > 0).all()
     if depeg == "off":
@@ -191,23 +196,48 @@ def test_gbm_intra_step_lows_follow_brownian_minimum():
 
 
 def test_student_t_matches_calibrated_vol_and_correlation():
+    from engine.path_models import bundled_model
     p = portfolio_from_dict({"prices": {"BTC": 85000, "ETH": 2950, "SOL": 121},
                              "positions": [{"id": a, "kind": "spot", "asset": a, "quantity": 1}
                                            for a in ("BTC", "ETH", "SOL")]})
     book = compile_book(p)
     m = build_path_model(book.assets, book.today, model="student-t", days=30)
-    lc, _, _ = m.simulate(np.random.default_rng(2), 40000)
+    lc, _, _ = m.simulate(np.random.default_rng(2), 60000)
     r = np.diff(lc, axis=0).astype(float).transpose(0, 2, 1).reshape(-1, 3)
     vol = r.std(axis=0) * math.sqrt(365)
-    assert np.allclose(vol, [0.59, 0.79, 1.14], rtol=0.06)
+    fit = bundled_model()
+    # the model's vol is the data's: BTC's sample vol of the level window, the altcoins' from
+    # betas and split scales (within a few % of their sample vol)
+    assert m.calib[0].vol == pytest.approx(fit.factor.vol, rel=1e-5)
+    for c in m.calib[1:]:
+        assert c.vol == pytest.approx(fit.assets[c.asset].vol, rel=0.08)
+        assert c.corr == pytest.approx(fit.assets[c.asset].corr, abs=0.08)
+    assert np.allclose(vol, [c.vol for c in m.calib], rtol=0.04)
     corr = np.corrcoef(r.T)[0]
-    assert abs(corr[1] - 0.81) < 0.05 and abs(corr[2] - 0.61) < 0.05
+    assert abs(corr[1] - m.calib[1].corr) < 0.03 and abs(corr[2] - m.calib[2].corr) < 0.03
     assert abs(r.mean(axis=0)).max() < 5e-4                   # zero expected log return
     kurt = ((r - r.mean(0)) ** 4).mean(0) / r.var(0) ** 2
     assert (kurt > 5).all()                                   # fat tails
     # crashes: on BTC's worst days altcoins fall harder than their everyday beta says
     worst = r[:, 0] <= np.quantile(r[:, 0], 0.001)
-    assert r[worst, 2].mean() / r[worst, 0].mean() > 1.2
+    assert r[worst, 2].mean() / r[worst, 0].mean() > m.calib[2].beta
+    assert r[worst, 2].mean() / r[worst, 0].mean() == pytest.approx(fit.assets["SOL"].beta_down, rel=0.1)
+
+
+def test_variance_clusters_stormy_months_stay_stormy():
+    """GJR-GARCH variance: a path whose first week is stormy stays stormier for the rest of
+    the month than one whose first week is calm (the data's clustering); plain GBM does not."""
+    book = compile_book(_spot_btc())
+    for model, clusters in (("student-t", True), ("gbm", False)):
+        m = build_path_model(book.assets, book.today, model=model, days=30, vols={"BTC": 0.52})
+        lc, _, _ = m.simulate(np.random.default_rng(5), 40000)
+        r = np.diff(lc[:, 0, :], axis=0).astype(float)
+        first = np.abs(r[:7]).mean(axis=0)
+        rest = np.abs(r[7:]).mean(axis=0)
+        stormy = first >= np.quantile(first, 0.9)
+        calm = first <= np.quantile(first, 0.1)
+        ratio = rest[stormy].mean() / rest[calm].mean()
+        assert (ratio > 1.5) if clusters else (abs(ratio - 1) < 0.03), (model, ratio)
 
 
 # --------------------------------------------------------------------------- bootstrap

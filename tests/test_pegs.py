@@ -255,8 +255,9 @@ def test_montecarlo_without_depegs_pegged_assets_are_exactly_base_times_ratio(mo
     ix = book.asset_index
     for field in ("close", "low", "high"):
         x = getattr(paths, field)
-        np.testing.assert_allclose(x[:, :, ix("WSTETH")] / x[:, :, ix("ETH")], 1.2, rtol=1e-12)
-        np.testing.assert_allclose(x[:, :, ix("WBTC")] / x[:, :, ix("BTC")], 0.998, rtol=1e-12)
+        # the Monte Carlo's cubes are float32: the ratio holds to float32 rounding (6e-8)
+        np.testing.assert_allclose(x[:, :, ix("WSTETH")] / x[:, :, ix("ETH")], 1.2, rtol=2.5e-7)
+        np.testing.assert_allclose(x[:, :, ix("WBTC")] / x[:, :, ix("BTC")], 0.998, rtol=2.5e-7)
         assert (x[:, :, ix("USDE")] == 1.0).all() and (x[:, :, ix("USDC")] == 1.0).all()
     # BNSOL follows SOL, which the book does not hold: SOL is simulated for it
     assert np.std(np.log(paths.close[:, -1, ix("BNSOL")] / 210)) > 0.05

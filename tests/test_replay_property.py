@@ -387,18 +387,27 @@ def _assert_batch_equals_single_runs(book, close, low, high, every=1, hours=None
 def test_each_path_of_a_batch_is_that_path_alone(data):
     """Liquidations do not depend on which other paths share a call (the Monte Carlo runs
     thousands at once; a replay runs one)."""
+    drawn = _draw_book_and_cube(data, min_paths=2)
+    if drawn is not None:
+        *cube, hours = drawn
+        _assert_batch_equals_single_runs(*cube, hours=hours)
+
+
+def _draw_book_and_cube(data, min_paths: int):
+    """A random valid book and a random cube of 1-15 steps for it, or None when the drawn
+    book is invalid (the engine must say so with an InputError)."""
     try:
         book = compile_book(portfolio_from_dict(data.draw(books())))
     except Exception as exc:
         from engine import InputError
         assert isinstance(exc, InputError)
-        return
-    P = data.draw(st.integers(2, 40))
+        return None
+    P = data.draw(st.integers(min_paths, 40))
     T = data.draw(st.integers(1, 15))
     vol = data.draw(st.sampled_from([0.02, 0.08, 0.25]))
     h = data.draw(step_hours)
-    _assert_batch_equals_single_runs(book, *_random_cube(book, P, T, data.draw(st.integers(0, 2**32 - 1)), vol),
-                                     hours=None if h is None else np.arange(T + 1) * h)
+    hours = None if h is None else np.arange(T + 1) * h
+    return (book,) + _random_cube(book, P, T, data.draw(st.integers(0, 2**32 - 1)), vol) + (hours,)
 
 
 def test_big_book_batch_equals_single_runs():
@@ -475,3 +484,63 @@ def test_position_past_liquidation_today_is_step_zero():
     out = run_book(book, PricePaths(np.array([[[50000.0], [51000.0]]])))
     assert out.liq_step[0, 0] == 0
     assert out.value[0].tolist() == [0.0, 0.0]
+
+
+def _float32_cube(close, low, high):
+    """The float32 cube the Monte Carlo hands the kernel (low <= close <= high kept)."""
+    c = close.astype(np.float32)
+    lo = np.minimum(low.astype(np.float32), c)
+    hi = np.maximum(high.astype(np.float32), c)
+    return c, lo, hi
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_float32_cube_gives_the_decisions_of_its_float64_copy(data):
+    """Float32 price cubes go straight into the kernel (the Monte Carlo's): every decision
+    is that of the float64 cube holding the same numbers (comparisons and the sums feeding
+    them run in float64), values agree to 1e-12; against the float64 cube the float32 one
+    was rounded from, decisions differ only where a price lies within float32 rounding
+    (6e-8 relative) of a level -- on these random cubes, nowhere."""
+    drawn = _draw_book_and_cube(data, min_paths=1)
+    if drawn is None:
+        return
+    book, close, low, high, hours = drawn
+    c32, l32, h32 = _float32_cube(close, low, high)
+    out32 = run_book(book, PricePaths.prepared(c32, l32, h32), hours=hours)
+    copy64 = run_book(book, PricePaths(c32.astype(float), l32.astype(float), h32.astype(float)),
+                      hours=hours)
+    np.testing.assert_array_equal(out32.liq_step, copy64.liq_step)
+    np.testing.assert_allclose(out32.value, copy64.value, rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(out32.position_end, copy64.position_end, rtol=1e-12, atol=1e-6)
+    exact = run_book(book, PricePaths(close, np.minimum(low, close), np.maximum(high, close)),
+                     hours=hours)
+    np.testing.assert_array_equal(out32.liq_step, exact.liq_step)
+    # values: the prices' rounding only (6e-8 of the gross exposure)
+    gross = np.abs(exact.position_end).sum(axis=1).max() + np.abs(book.today).sum()
+    # coin-margined perps: their USD notional (contracts x size) moves with 1/price
+    gross += np.abs(book.iso_unit[book.iso_inverse]).sum() + np.abs(book.cross_unit[book.cross_inverse]).sum()
+    assert np.abs(out32.value - exact.value).max() <= 1e-6 * gross + 1e-6
+
+
+def test_float32_isolated_decisions_differ_only_within_rounding_of_the_level():
+    """Prices placed right at a long's liquidation price: the float32 cube's decision may
+    differ from the float64 one only where the float64 low is within float32 rounding of
+    the level (this is the documented tolerance), and matches the float32 number's side."""
+    p = portfolio_from_dict({"prices": TODAY, "positions": [
+        {"id": "l", "kind": "perp", "asset": "BTC", "side": "long", "quantity": 1.0,
+         "entry_price": 85000.0, "leverage": 10, "maintenance_margin_rate": 0.005}]})
+    book = compile_book(p)
+    lp = float(book.iso_lp[0])
+    rel = np.linspace(-3e-7, 3e-7, 61)
+    P = len(rel)
+    close = np.broadcast_to(book.today, (P, 2, len(book.assets))).copy()
+    low = close.copy()
+    j = book.assets.index("BTC")
+    low[:, 1, j] = lp * (1.0 + rel)
+    c32, l32, h32 = _float32_cube(close, low, close)
+    got = run_book(book, PricePaths.prepared(c32, l32, h32)).liq_step[:, 0]
+    ref = run_book(book, PricePaths(close, low, close)).liq_step[:, 0]
+    differ = got != ref
+    assert np.all(np.abs(rel[differ]) <= 2.0 ** -23)             # within float32 rounding
+    assert np.array_equal(got == 1, l32[:, 1, j].astype(float) <= lp)

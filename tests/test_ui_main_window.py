@@ -342,8 +342,12 @@ def test_montecarlo_runs_and_charts_build_up(window, qtbot):
     hx, hy = mv.hist.hist.getData()
     assert len(hx) == len(hy) + 1 and hy.sum() == pytest.approx(100.0)
     probs = dict(zip(mv.liq_model.column_values(0), mv.liq_model.column_values(2)))
-    assert probs["cold-btc"] == "0.00%"
+    assert probs["cold-btc"] == "never (spot)"
+    # each probability with its 95 % interval: "84.7 % (82.8-86.5)"
+    import re
+    assert re.fullmatch(r"\d+\.\d+ % \(\d+\.\d+-\d+\.\d+\)", probs["sol-10x"]), probs["sol-10x"]
     assert mv.metrics["var95"].value.text().startswith("$")
+    assert "95 %:" in mv.metrics["var99"].sub.text()
     assert mv.progress.value() == 4000
 
 
@@ -447,3 +451,28 @@ def test_theme_switch_and_settings_persist(window, tmp_path):
     assert s.value("ui/theme") == "dark"
     assert float(s.value("shock/move")) == pytest.approx(-0.2)
     assert int(s.value("window/tab")) == 2
+
+
+@pytest.mark.skipif(not montecarlo_available(), reason="engine.montecarlo not available")
+def test_montecarlo_precision_stop_control_reaches_the_engine_and_persists(window, qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+    mv = window.montecarlo_view
+    assert mv.settings().liq_precision is None and not mv.precision.isEnabled()
+    mv.stop_early.setChecked(True)
+    mv.precision.setValue(2.0)
+    assert mv.precision.isEnabled() and mv.settings().liq_precision == pytest.approx(0.02)
+    from ui.jobs import build_request
+    assert build_request(mv.settings()).liq_precision == pytest.approx(0.02)
+    mv.paths.setValue(400_000)
+    mv.days.setValue(5)
+    window.tabs.setCurrentWidget(mv)
+    with qtbot.waitSignal(window.controller.mc_ready, timeout=60_000):
+        window.run_current()
+    ch = mv.last_chunk.chunk
+    assert ch.final and ch.stopped_early and ch.paths_done < 400_000
+    assert "stopped: every P(liq) known to ±2 points" in mv.status.text()
+    st = QSettings(str(tmp_path / "mc.ini"), QSettings.Format.IniFormat)
+    mv.save_state(st)
+    mv.stop_early.setChecked(False)
+    mv.restore_state(st)
+    assert mv.stop_early.isChecked() and mv.settings().liq_precision == pytest.approx(0.02)

@@ -202,6 +202,7 @@ class MonteCarloSettings:
     beta_overrides: dict[str, float] = field(default_factory=dict)
     chunk_paths: int = 0
     depeg: str = "default"                  # de-peg jumps: "default", "off" or a rate per year
+    liq_precision: float | None = None      # stop once every P(liq) is known to +- this (probability)
 
 
 def montecarlo_available() -> bool:
@@ -229,7 +230,8 @@ def build_request(settings: MonteCarloSettings):
                              steps_per_day=int(settings.steps_per_day), history=history,
                              beta_overrides=dict(settings.beta_overrides) or None,
                              cascade=cascade, chunk_paths=int(settings.chunk_paths),
-                             depeg=depeg_setting(settings.depeg))
+                             depeg=depeg_setting(settings.depeg),
+                             liq_precision=None if settings.liq_precision is None else float(settings.liq_precision))
 
 
 @dataclass

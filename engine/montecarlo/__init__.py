@@ -18,13 +18,14 @@ Modules, one job each:
 - :mod:`.context`    a checked request prepared into a run context (book, model, layout);
 - :mod:`.simulate`   block prices, one block through the kernel, the threaded stream;
 - :mod:`.accumulate` block histograms and the running sums read into chunks;
-- :mod:`.report`     the JSON report (``montecarlo --json``);
-- :mod:`.allocator`  the process-wide allocator tuning (``mallopt``).
+- :mod:`.report`     the JSON report (``montecarlo --json``).
+
+The process-wide allocator tuning that long runs want (:mod:`engine.allocator`) is applied at
+program start-up (``main.py``), not here.
 """
 from .accumulate import FINE_PER_BIN, HIST_BINS
-from .allocator import tune_allocator
 from .blocks import block_paths
-from .report import chunk_to_dict, run_montecarlo
+from .report import chunk_to_dict, probability_text, run_montecarlo
 from .request import (FAN_LEVELS, MAX_PATHS, MAX_STEPS, VAR_LEVELS, MonteCarloChunk, MonteCarloRequest,
                       level_key, validate_request)
 from .simulate import block_price_paths, simulate_chunks
@@ -34,5 +35,5 @@ __all__ = [
     "FAN_LEVELS", "VAR_LEVELS", "MAX_PATHS", "MAX_STEPS", "HIST_BINS", "FINE_PER_BIN",
     "MonteCarloRequest", "MonteCarloChunk", "level_key", "validate_request", "var_cvar",
     "block_paths", "block_price_paths", "simulate_chunks", "chunk_to_dict", "run_montecarlo",
-    "tune_allocator",
+    "probability_text",
 ]

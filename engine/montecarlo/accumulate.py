@@ -16,9 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..attribution import PnL, pnl_by_asset
+from ..path_models import antithetic_partner
 from .context import Context
 from .request import FAN_LEVELS, VAR_LEVELS, MonteCarloChunk, MonteCarloRequest, level_key
-from .stats import fan_from_hist, hist_stats, order_stats
+from .stats import (cvar_half_width, fan_from_hist, hist_stats, order_stats, proportion_ci,
+                    tail_design_effect, var_rank_interval)
 
 FAN_CELLS = 1 << 22            # per-step histogram cells (steps + 1) x bins
 FAN_BINS_MAX = 2048
@@ -26,7 +28,37 @@ FAN_BINS_MIN = 64
 HIST_BINS = 100
 FINE_PER_BIN = 80             # the running P&L histogram has HIST_BINS * FINE_PER_BIN bins
 EXACT_RUNNING_MAX = 1 << 18   # running VaR/CVaR exact up to this many paths, then from the fine histogram
+CI_RUNNING_SAMPLE = 1 << 16   # running intervals: design effect and tail variance from this many paths
+MIN_STOP_PATHS = 10_000       # the precision stop rule is not applied before this many paths
 
+
+def interleave(n: int) -> np.ndarray:
+    """Storage order of a block of ``n`` paths: antithetic partners side by side (``j, h + j``
+    at ``2j, 2j + 1``), the path without a partner last (``n`` odd)."""
+    first, second = antithetic_partner(n)
+    k = len(first)
+    order = np.empty(n, dtype=np.int64)
+    order[0:2 * k:2] = first
+    order[1:2 * k:2] = second
+    order[2 * k:] = np.arange(k, n - k)
+    return order
+
+
+def pair_counts(hit: np.ndarray, paired: bool) -> tuple[np.ndarray, ...]:
+    """Per position, from a block's (n, positions) liquidation flags: sum of unit counts
+    squared, of count x unit size, units with an event; and the block's number of units and
+    sum of unit sizes squared (units: antithetic pairs with ``paired``, else paths)."""
+    n = hit.shape[0]
+    h = hit.astype(np.int64)
+    if not paired:
+        c = h.sum(axis=0)
+        return c, c, c, n, n
+    first, second = antithetic_partner(n)
+    k = len(first)
+    y = h[first] + h[second]
+    single = h[k:n - k].sum(axis=0)
+    return ((y * y).sum(axis=0) + single, 2 * y.sum(axis=0) + single, (y > 0).sum(axis=0) + single,
+            k + (n - 2 * k), 4 * k + (n - 2 * k))
 
 @dataclass
 class BlockResult:
@@ -35,6 +67,7 @@ class BlockResult:
     pnl: np.ndarray
     values: np.ndarray | None             # (n, T+1) float64, dropped once binned
     liq_counts: np.ndarray
+    pair_stats: tuple                     # pair_counts of the block's liquidations
     parts: PnL                            # P&L parts summed over the block's paths
     sample_values: np.ndarray | None
     sample_liq: np.ndarray | None
@@ -104,31 +137,45 @@ class Accumulator:
         self.ctx = ctx
         book = ctx.book
         T1 = ctx.n_steps + 1
-        self.pnl = np.empty(ctx.n_paths)
+        self.pnl = np.empty(ctx.n_paths)           # interleaved: partners at (2i, 2i + 1)
         self.casc = np.empty(ctx.n_paths) if ctx.cascade is not None else None
         self.casc_adj_sum = 0.0
         self.done = 0
+        self.paired = bool(ctx.model.antithetic)
         self.liq_counts = np.zeros((book.n_positions, T1), dtype=np.int64)
         self.parts = PnL.zeros(book)
+        self.liq_s2 = np.zeros(book.n_positions, dtype=np.int64)
+        self.liq_sk = np.zeros(book.n_positions, dtype=np.int64)
+        self.liq_ev = np.zeros(book.n_positions, dtype=np.int64)
+        self.units = 0
+        self.k2 = 0
+        self.never = np.array([k == "spot" for k in book.kinds], dtype=bool)
         self.fan_counts = None
         self.hist_counts = np.zeros(HIST_BINS * FINE_PER_BIN, dtype=np.int64)
         self.hist_sums = np.zeros(HIST_BINS * FINE_PER_BIN)
         self.clamped = [0, 0]
         self.sample_values = np.zeros((0, T1))
         self.sample_liq = np.zeros((0, book.n_positions), dtype=np.int64)
-        self.v0 = float(first.values[0, 0])
+        self.v0 = ctx.value_today          # exact (the paths' step 0 is float32(today))
         self.edges = make_edges(first.values, first.pnl, self.v0, ctx.n_steps)
         bin_block(first, self.edges)
 
     def add(self, r: BlockResult):
         lo = self.ctx.layout.start(r.b)
-        self.pnl[lo:lo + r.n] = r.pnl
+        order = interleave(r.n) if self.paired else slice(None)
+        self.pnl[lo:lo + r.n] = r.pnl[order]
         if self.casc is not None:
-            self.casc[lo:lo + r.n] = r.cascade_liq
+            self.casc[lo:lo + r.n] = r.cascade_liq[order]
             self.casc_adj_sum += float(r.cascade_adj.sum())
         self.done += r.n
         self.liq_counts += r.liq_counts
         self.parts = self.parts + r.parts
+        s2, sk, ev, units, k2 = r.pair_stats
+        self.liq_s2 += s2
+        self.liq_sk += sk
+        self.liq_ev += ev
+        self.units += units
+        self.k2 += k2
         if self.fan_counts is None:
             self.fan_counts = r.fan_counts.copy()
         else:
@@ -140,6 +187,51 @@ class Accumulator:
         if r.sample_values is not None:
             self.sample_values = np.concatenate([self.sample_values, r.sample_values])
             self.sample_liq = np.concatenate([self.sample_liq, r.sample_liq])
+
+    def liquidation_ci(self) -> np.ndarray:
+        """95 % intervals of every position's probability of liquidation, (positions, 2)."""
+        count = self.liq_counts.sum(axis=1)
+        ci = proportion_ci(count, self.done, self.liq_s2, self.liq_sk, self.units, self.k2,
+                           self.liq_ev, self.paired)
+        ci[self.never] = 0.0                     # spot holdings are never liquidated: known exactly
+        return ci
+
+    def precise_enough(self, half_width: float) -> bool:
+        """The stop rule: every position's P(liq) known to +- ``half_width`` (the larger
+        side of its 95 % interval), after at least :data:`MIN_STOP_PATHS` paths."""
+        if self.done < MIN_STOP_PATHS:
+            return False
+        ci = self.liquidation_ci()
+        if not len(ci):
+            return True
+        p = self.liq_counts.sum(axis=1) / self.done
+        return bool(np.all(np.maximum(ci[:, 1] - p, p - ci[:, 0]) <= half_width))
+
+    def _var_ci(self, pnl: np.ndarray, var: dict, exact: bool, levels) -> dict:
+        """95 % intervals of VaR: the order statistics at the binomial ranks, widened by the
+        design effect of the antithetic pairs. With ``exact`` from all of ``pnl``; else the
+        ranks' values from the fine histogram and the design effect from the first
+        :data:`CI_RUNNING_SAMPLE` paths (the interval's width, not its place)."""
+        n = pnl.size
+        sub = pnl if exact else pnl[:CI_RUNNING_SAMPLE]
+        var_ci = {}
+        ranks = []
+        for key, a in zip(VAR_LEVELS, levels):
+            deff = tail_design_effect(sub, var[key], a, self.paired)
+            ranks.append(var_rank_interval(n, a, deff))
+        if exact:
+            kth = sorted({n - 1 - r for pair in ranks for r in pair})
+            part = np.partition(pnl, kth)
+            values = [(-float(part[n - 1 - lo]), -float(part[n - 1 - hi])) for lo, hi in ranks]
+        else:
+            e = self.edges
+            qs = [((lo + 0.5) / n, (hi + 0.5) / n) for lo, hi in ranks]
+            flat = [1.0 - q for pair in qs for q in pair]
+            got = hist_stats(self.hist_counts, self.hist_sums, e.hist_edges, [], flat)["pct"]
+            values = [(-got[2 * i], -got[2 * i + 1]) for i in range(len(ranks))]
+        for key, (lo, hi) in zip(VAR_LEVELS, values):
+            var_ci[key] = [min(lo, var[key]), max(hi, var[key])]
+        return var_ci
 
     def snapshot(self, req: MonteCarloRequest, t0: float, final: bool) -> MonteCarloChunk:
         ctx = self.ctx
@@ -157,6 +249,15 @@ class Accumulator:
         fan[:, -1] = self.v0 + np.array(st["pct"])
         var = dict(zip(VAR_LEVELS, st["var"]))
         cvar = dict(zip(VAR_LEVELS, st["cvar"]))
+        # running chunks: intervals from the fine histogram and a fixed subsample (cost flat
+        # in n); the final chunk: exact over every path
+        exact = final or n <= CI_RUNNING_SAMPLE
+        var_ci = self._var_ci(pnl, var, exact, levels)
+        sub = pnl if exact else pnl[:CI_RUNNING_SAMPLE]
+        cvar_ci = {}                   # asymptotic: the tail excess's variance (pairs as units)
+        for key, a in zip(VAR_LEVELS, levels):
+            hw = cvar_half_width(sub, var[key], a, self.paired, n_total=n)
+            cvar_ci[key] = [cvar[key] - hw, cvar[key] + hw]
         mean = self.parts.scaled(1.0 / n)
         by_asset = {k: -v for k, v in pnl_by_asset(book, mean).items()}
         casc = casc_summary = None
@@ -176,6 +277,9 @@ class Accumulator:
             fan_levels=FAN_LEVELS, fan=fan, hist_edges=e.hist_edges.copy(),
             hist_counts=self.hist_counts.reshape(HIST_BINS, FINE_PER_BIN).sum(axis=1), var=var, cvar=cvar,
             liquidation_probability=self.liq_counts.sum(axis=1) / n,
+            liquidation_probability_ci=self.liquidation_ci(), var_ci=var_ci, cvar_ci=cvar_ci,
+            antithetic=self.paired, stopped_early=bool(final and n < ctx.n_paths),
+            liq_precision=req.liq_precision,
             liquidation_time_hist=self.liq_counts.copy(), expected_loss_by_asset=by_asset,
             sample_values=self.sample_values.copy(), value_before=float(self.v0),
             cascade_liquidated_notional=casc, position_ids=list(book.ids),

@@ -20,8 +20,10 @@ MAX_AUTO_CHUNK_BLOCKS = 8
 
 
 def block_paths(n_steps: int, n_assets: int) -> int:
-    """Paths per block (the unit of seeding): a function of the shape only."""
-    return int(max(MIN_BLOCK_PATHS, min(MAX_BLOCK_PATHS, BLOCK_CELLS // ((n_steps + 1) * max(1, n_assets)))))
+    """Paths per block (the unit of seeding): a function of the shape only, even (whole
+    antithetic pairs)."""
+    n = int(max(MIN_BLOCK_PATHS, min(MAX_BLOCK_PATHS, BLOCK_CELLS // ((n_steps + 1) * max(1, n_assets)))))
+    return n - n % 2
 
 
 class BlockSeeds:
@@ -43,7 +45,9 @@ def block_rng(seeds: BlockSeeds, b: int) -> np.random.Generator:
 @dataclass(frozen=True)
 class BlockLayout:
     """How ``n_paths`` paths split into blocks: block 0 has ``first`` paths (a quarter block,
-    at least 16), the others ``block`` paths (the last one what is left)."""
+    at least 16), the others ``block`` paths (the last one what is left). Every block but
+    the last has an even size, so antithetic pairs never straddle blocks and, stored
+    interleaved, sit at ``(2i, 2i + 1)`` of the run."""
 
     n_paths: int
     block: int
@@ -53,7 +57,7 @@ class BlockLayout:
     @classmethod
     def of(cls, n_paths: int, n_steps: int, n_assets: int) -> "BlockLayout":
         block = block_paths(n_steps, n_assets)
-        first = max(MIN_BLOCK_PATHS, block // 4)
+        first = max(MIN_BLOCK_PATHS, (block // 4) & ~1)       # even: whole pairs
         n_blocks = 1 + max(0, -(-(n_paths - first) // block))
         return cls(int(n_paths), block, first, n_blocks)
 

@@ -10,6 +10,7 @@ from ..book import Book, compile_book
 from ..cascade import CascadeParams
 from ..path_models import PathModel, build_path_model
 from ..pegs import DepegJumps, monte_carlo_plan
+from ..replay import PricePaths, run_book
 from .blocks import BlockLayout, BlockSeeds
 from .request import MonteCarloRequest, validate_request
 
@@ -19,7 +20,7 @@ class Context:
     book: Book
     model: PathModel
     cascade: CascadeParams | None
-    beta_sim: np.ndarray                  # (S,) beta of each simulated column (cascade)
+    beta_sim: np.ndarray                  # (S,) tail beta of each simulated column (cascade)
     layout: BlockLayout
     seeds: BlockSeeds
     sample_k: int                         # paths whose value series are kept for drawing
@@ -29,6 +30,7 @@ class Context:
     book_sim: np.ndarray                  # (A,) simulated column each book column follows, -1: held
     depeg: DepegJumps | None = None       # de-peg jumps of pegged columns (engine.pegs)
     hours: np.ndarray | None = None       # (n_steps + 1,) hours elapsed at each step: costs accrue
+    value_today: float = 0.0              # the book at today's (float64) prices
 
     @property
     def n_paths(self) -> int:
@@ -79,20 +81,25 @@ def prepare(portfolio_or_book, req: MonteCarloRequest) -> Context:
     model = build_path_model(plan.model_assets, plan.model_today, model=req.model, days=req.days,
                              steps_per_day=req.steps_per_day, vols=req.vols, history=req.history,
                              beta_overrides=req.beta_overrides, need_btc=req.cascade is not None,
-                             df=req.df, jump_intensity=req.jump_intensity, block_len=req.block_len)
+                             df=req.df, jump_intensity=req.jump_intensity, block_len=req.block_len,
+                             antithetic=bool(req.antithetic))
     model.notes.extend(plan.notes)
     book_sim = plan.book_sim(model)
     n_steps = model.n_steps
     layout = BlockLayout.of(int(req.n_paths), n_steps, max(len(book.assets), model.n_sim))
     calib = {c.asset: c for c in model.calib}
-    beta_sim = np.array([1.0 if a == "BTC" else calib[a].beta if a in calib else 1.0
+    # the cascade moves altcoins through their tail beta (on BTC's down days)
+    beta_sim = np.array([1.0 if a == "BTC" else calib[a].crash_beta if a in calib else 1.0
                          for a in model.sim_assets])
     if model.btc_col is not None:
         beta_sim[model.btc_col] = 1.0
     low_cols, high_cols = extreme_columns(book, model, need_btc_low=req.cascade is not None,
                                           book_sim=book_sim)
+    today = np.asarray(book.today, float)[None, None, :]
+    value_today = float(run_book(book, PricePaths(today), series=False).value[0, 0])
     return Context(book=book, model=model, cascade=req.cascade, beta_sim=beta_sim, layout=layout,
                    seeds=BlockSeeds(int(req.seed)),
                    sample_k=min(int(req.sample_paths), int(req.n_paths)), n_steps=n_steps,
                    low_cols=low_cols, high_cols=high_cols, book_sim=book_sim, depeg=plan.depeg,
-                   hours=np.arange(n_steps + 1) * (24.0 / model.steps_per_day))
+                   hours=np.arange(n_steps + 1) * (24.0 / model.steps_per_day),
+                   value_today=value_today)

@@ -25,6 +25,8 @@ MAX_STEPS_PER_DAY = 1440
 MAX_STEPS = 100_000
 MAX_SAMPLE_PATHS = 100_000
 MAX_THREADS = 64
+MIN_LIQ_PRECISION = 1e-4               # +-0.01 points: about 40 million paths at p = 0.5
+MAX_LIQ_PRECISION = 0.25
 
 
 def level_key(level: float) -> str:
@@ -55,6 +57,8 @@ class MonteCarloRequest:
     # de-peg jumps of pegged assets (engine.pegs): "default" (historical frequencies), "off",
     # or events per pegged asset per year
     depeg: str | float = "default"
+    antithetic: bool = True               # antithetic pairs (parametric models); False: plain sampling
+    liq_precision: float | None = None    # stop once every P(liq) is known to +- this (e.g. 0.005)
 
 
 @dataclass
@@ -70,7 +74,12 @@ class MonteCarloChunk:
         counted in the end bins (``hist_clamped`` says how many below/above).
     var, cvar : dict "0.95"/"0.99" -> float
         Value at risk and expected shortfall of the final P&L, as positive loss amounts.
+    var_ci, cvar_ci : dict "0.95"/"0.99" -> [low, high]
+        95 % intervals of ``var`` and ``cvar`` (Monte Carlo error; docs/montecarlo.md).
     liquidation_probability : ndarray (n_positions,)
+    liquidation_probability_ci : ndarray (n_positions, 2)
+        95 % interval of each position's probability (Wilson score; antithetic pairs'
+        design effect).
     liquidation_time_hist : ndarray of int64 (n_positions, n_steps + 1)
         Number of paths liquidating each position at each step.
     expected_loss_by_asset : dict
@@ -115,6 +124,12 @@ class MonteCarloChunk:
     notes: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     calibration: dict = field(default_factory=dict)
+    var_ci: dict = field(default_factory=dict)
+    cvar_ci: dict = field(default_factory=dict)
+    liquidation_probability_ci: np.ndarray | None = None
+    antithetic: bool = False
+    stopped_early: bool = False           # the precision stop rule ended the run before n_paths
+    liq_precision: float | None = None
 
     @property
     def step_days(self) -> np.ndarray:
@@ -157,6 +172,14 @@ def validate_request(req: MonteCarloRequest) -> MonteCarloRequest:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise InputError("beta must be a finite number", field=f"beta.{k}", value=v)
     depeg_setting(req.depeg)
+    if not isinstance(req.antithetic, (bool, np.bool_)):
+        raise InputError("must be true or false", field="antithetic", value=req.antithetic)
+    if req.liq_precision is not None:
+        v = req.liq_precision
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or not MIN_LIQ_PRECISION <= v <= MAX_LIQ_PRECISION:
+            raise InputError(f"must be a probability between {MIN_LIQ_PRECISION:g} and "
+                             f"{MAX_LIQ_PRECISION:g} (0.005 = +-0.5 points)", field="liq_precision", value=v)
     if req.cascade is not None:
         if not isinstance(req.cascade, CascadeParams):
             raise InputError("must be CascadeParams", field="cascade", value=req.cascade)

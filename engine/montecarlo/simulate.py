@@ -10,11 +10,10 @@ from typing import Iterator
 import numpy as np
 
 from ..attribution import outcome_pnl
-from ..cascade import amplify
+from ..cascade import amplify, shift_log_prices
 from ..errors import InputError
 from ..replay import PricePaths, run_book
-from .accumulate import Accumulator, BlockResult, Edges, bin_block
-from .allocator import tune_allocator
+from .accumulate import Accumulator, BlockResult, Edges, bin_block, pair_counts
 from .blocks import block_rng
 from .context import Context, prepare
 from .request import MonteCarloChunk, MonteCarloRequest
@@ -24,13 +23,18 @@ THREAD_PREFIX = "crashlab-mc"
 
 def block_prices(ctx: Context, rng, n, complete: bool = True):
     """Draw block paths; returns (PricePaths, cascade liquidated per path or None, BTC extra
-    log move at the end per path or None). The price cubes are built in the kernel's
-    layout (steps, assets, paths) and handed over as (paths, steps, assets) views.
+    log move at the end per path or None). The price cubes are float32, built in the
+    kernel's layout (steps, assets, paths) and handed over as (paths, steps, assets) views.
 
     Lows (highs) are drawn only for the assets whose lows (highs) the book reads (see
     :func:`engine.montecarlo.context.extreme_columns`); elsewhere they equal the close. With
     ``complete=False`` those unread columns hold today's price instead (cheaper to fill than
-    a copy; the kernel never reads them, so every result is the same: tested)."""
+    a copy; the kernel never reads them, so every result is the same: tested).
+
+    Float32 prices: a price is ``float32(exp(log move) * float32(today))``, within 1.2e-7
+    of the exact product of the float32 log move; step 0 is ``float32(today)``. The kernel
+    compares exactly these numbers with its float64 liquidation levels (a decision can only
+    differ from a float64 cube where a price lies within that rounding of a level: tested)."""
     m = ctx.model
     lows, highs = ctx.low_cols, ctx.high_cols
     lc, ll, lh = m.simulate(rng, n, lows, highs)        # (T+1, cols, n) float32 log prices
@@ -40,24 +44,17 @@ def block_prices(ctx: Context, rng, n, complete: bool = True):
         j = m.btc_col
         jl = int(np.searchsorted(lows, j))
         res = amplify(ctx.cascade, lc[:, j, :].T, ll[:, jl, :].T, m.steps_per_day)
-        adj = res.adjust.T.astype(np.float32)[:, None, :]      # (T+1, 1, n)
-        beta = ctx.beta_sim.astype(np.float32)[None, :, None]
-        lc += adj * beta
-        ll += adj * beta[:, lows]
-        lh[1:] += adj[:-1] * beta[:, highs]
-        np.maximum(lh, lc[:, highs], out=lh)
+        shift_log_prices(lc, ll, lh, res.adjust.T[:, None, :], ctx.beta_sim, lows, highs)
         liq_total = res.total_liquidated
         adj_end = res.adjust[:, -1]
     book = ctx.book
-    today = book.today
+    today = book.today.astype(np.float32)
     A = len(today)
     T1 = m.n_steps + 1
-    C = np.empty((T1, A, n))
-    L = np.empty((T1, A, n))
-    H = np.empty((T1, A, n))
-    np.exp(lc, out=lc)
-    np.exp(ll, out=ll)
-    np.exp(lh, out=lh)
+    f32 = np.float32
+    C = np.empty((T1, A, n), dtype=f32)
+    L = np.empty((T1, A, n), dtype=f32)
+    H = np.empty((T1, A, n), dtype=f32)
     book_col = {c: int(s) for c, s in enumerate(ctx.book_sim) if s >= 0}   # pegged: the base's
     low_at = {int(s): k for k, s in enumerate(lows)}
     high_at = {int(s): k for k, s in enumerate(highs)}
@@ -69,18 +66,22 @@ def block_prices(ctx: Context, rng, n, complete: bool = True):
             L[:, c, :] = px
             H[:, c, :] = px
             continue
-        np.multiply(lc[:, s, :], px, out=C[:, c, :])
+        x = C[:, c, :]
+        np.exp(lc[:, s, :], out=x)
+        x *= px
         for X, at, ext, clamp in ((L, low_at, ll, np.minimum), (H, high_at, lh, np.maximum)):
             k = at.get(s)
             if k is None:
-                X[:, c, :] = C[:, c, :] if complete else px
+                X[:, c, :] = x if complete else px
             else:
-                np.multiply(ext[:, k, :], px, out=X[:, c, :])
-                clamp(X[:, c, :], C[:, c, :], out=X[:, c, :])
+                y = X[:, c, :]
+                np.exp(ext[:, k, :], out=y)
+                y *= px
+                clamp(y, x, out=y)
     if ctx.depeg is not None:            # drawn after the model's numbers: base paths unchanged
         ctx.depeg.apply(rng, C, L, H)
     for X in (C, L, H):
-        X[0] = today[:, None]            # step 0 is exactly today
+        X[0] = today[:, None]            # step 0 is today
     view = lambda X: X.transpose(2, 0, 1)                       # noqa: E731
     return PricePaths.prepared(view(C), view(L), view(H)), liq_total, adj_end
 
@@ -100,13 +101,14 @@ def run_block(ctx: Context, b: int, edges: Edges | None) -> BlockResult:
     hit = liq >= 0
     flat = (np.arange(n_pos)[None, :] * T1 + liq)[hit]
     liq_counts = np.bincount(flat, minlength=n_pos * T1).reshape(n_pos, T1)
+    pairs = pair_counts(hit, ctx.model.antithetic)
     first = ctx.layout.start(b)
     sv = sl = None
     if first < ctx.sample_k:
         k = min(n, ctx.sample_k - first)
         sv = value[:k].copy()
         sl = liq[:k].copy()
-    res = BlockResult(b, n, pnl, value, liq_counts, outcome_pnl(book, out), sv, sl,
+    res = BlockResult(b, n, pnl, value, liq_counts, pairs, outcome_pnl(book, out), sv, sl,
                       casc_liq, casc_adj)
     if edges is not None:
         bin_block(res, edges)
@@ -133,10 +135,10 @@ def simulate_chunks(portfolio_or_book, request: MonteCarloRequest) -> Iterator[M
     InputError
         Bad request or portfolio (raised on the first ``next()``).
 
-    Tunes the process-wide allocator once (:mod:`engine.montecarlo.allocator`).
+    Long runs are faster with the process-wide allocator tuning that ``main.py`` applies at
+    start-up (:mod:`engine.allocator`).
     """
     t0 = time.perf_counter()
-    tune_allocator()
     ctx = prepare(portfolio_or_book, request)
     schedule = ctx.layout.schedule(int(request.chunk_paths))
     threads = int(request.threads) or min(2, os.cpu_count() or 1)
@@ -148,12 +150,14 @@ def simulate_chunks(portfolio_or_book, request: MonteCarloRequest) -> Iterator[M
     pending: dict[int, object] = {}
     next_submit = 1
     window = 2 * threads
+    precision = request.liq_precision
     try:
         acc.add(r0)
         b_done = 1
+        stop = False
         for c, n_blocks in enumerate(schedule):
             end = sum(schedule[:c + 1])
-            while b_done < end:
+            while b_done < end and not stop:
                 if pool is None:
                     acc.add(run_block(ctx, b_done, acc.edges))
                 else:
@@ -162,7 +166,12 @@ def simulate_chunks(portfolio_or_book, request: MonteCarloRequest) -> Iterator[M
                         next_submit += 1
                     acc.add(pending.pop(b_done).result())
                 b_done += 1
-            yield acc.snapshot(request, t0, final=b_done >= ctx.n_blocks)
+                # the stop rule is checked after every block, in block order: where it stops
+                # depends on the seed only, not on chunks or threads
+                stop = precision is not None and acc.precise_enough(precision)
+            yield acc.snapshot(request, t0, final=stop or b_done >= ctx.n_blocks)
+            if stop:
+                break
     finally:
         for f in pending.values():
             f.cancel()

@@ -1,6 +1,6 @@
-"""Monte Carlo view: paths, horizon, model, seed and cascade strength; the fan chart and
-loss histogram build up as chunks arrive; VaR/CVaR and each position's probability of
-liquidation."""
+"""Monte Carlo view: paths, horizon, model, seed, an optional precision stop and cascade
+strength; the fan chart and loss histogram build up as chunks arrive; VaR/CVaR and each
+position's probability of liquidation with their 95 % intervals ("3.4 % (3.1-3.7)")."""
 from __future__ import annotations
 
 import math
@@ -12,14 +12,17 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QSpinBox,
                                QSplitter, QVBoxLayout, QWidget)
 
+from engine.montecarlo import probability_text
+
 from ..charts import FanChart, HBarChart, HistogramChart
 from ..document import fmt_money, fmt_pct
 from ..jobs import MonteCarloSettings
 from ..widgets import MetricsStrip, RecordsModel, controls_panel, hint, make_table, section
 
 MODEL_TIPS = {
-    "student-t": "Fat-tailed, correlated moves with a BTC factor and crash jumps in which "
-                 "altcoins fall harder (bundled calibration).",
+    "student-t": "Fitted to daily closes since 2022: a BTC factor with volatility that clusters "
+                 "(stormy months stay stormy), fat tails, and altcoins that fall harder with BTC "
+                 "than they rise with it.",
     "bootstrap": "Blocks of real history (an imported price CSV) drawn at random: dependence, "
                  "volatility clusters and fat tails are those of the data.",
     "gbm": "Correlated geometric Brownian motion (thin tails): a baseline for comparison.",
@@ -76,6 +79,24 @@ class MonteCarloView(QWidget):
                               "USDe/wBETH/BNSOL Oct 2025, ...), off, or type a rate in de-pegs per "
                               "asset per year (e.g. 0.5).")
         form.addRow("De-pegs", self.depeg)
+        prow = QHBoxLayout()
+        self.stop_early = QCheckBox("stop at ±")
+        self.stop_early.setObjectName("McStopEarly")
+        self.stop_early.setToolTip("Stop as soon as every position's probability of liquidation is "
+                                   "known to ± this many percentage points (95 % interval); "
+                                   "'Paths' is then the most that run.")
+        self.precision = QDoubleSpinBox()
+        self.precision.setObjectName("McPrecision")
+        self.precision.setRange(0.05, 10.0)
+        self.precision.setDecimals(2)
+        self.precision.setSingleStep(0.1)
+        self.precision.setValue(0.5)
+        self.precision.setSuffix(" points")
+        self.precision.setToolTip(self.stop_early.toolTip())
+        self.precision.setEnabled(False)
+        prow.addWidget(self.stop_early)
+        prow.addWidget(self.precision, 1)
+        form.addRow("P(liq)", prow)
         pl.addLayout(form)
         self.model_hint = hint(MODEL_TIPS["student-t"])
         pl.addWidget(self.model_hint)
@@ -164,11 +185,12 @@ class MonteCarloView(QWidget):
         top.setSizes([700, 500])
         self.liq_model = RecordsModel([
             ("Position", "Position id", False), ("Asset", "Asset", False),
-            ("P(liquidation)", "Share of paths on which the position is liquidated within the horizon", True),
+            ("P(liquidation)", "Share of paths on which the position is liquidated within the horizon, "
+                               "with its 95 % interval in brackets (Monte Carlo error)", True),
             ("Median time", "Median day of liquidation among the paths that liquidate it", True)])
         self.liq_table = make_table(self.liq_model)
         self.liq_table.setObjectName("McLiquidations")
-        for i, w in enumerate((150, 60, 110)):
+        for i, w in enumerate((150, 60, 165)):
             self.liq_table.setColumnWidth(i, w)
         self.loss_by_asset = HBarChart("Expected P&L per asset at the horizon",
                                        tooltip="Average P&L of each asset's positions over all paths.")
@@ -203,8 +225,9 @@ class MonteCarloView(QWidget):
         self.model.currentTextChanged.connect(self._model_changed)
         self.depeg.activated.connect(lambda *_: self.settings_changed.emit(self.settings()))
         self.depeg.lineEdit().editingFinished.connect(lambda: self.settings_changed.emit(self.settings()))
-        for w in (self.paths, self.days, self.steps, self.seed):
+        for w in (self.paths, self.days, self.steps, self.seed, self.precision):
             w.valueChanged.connect(lambda *_: self.settings_changed.emit(self.settings()))
+        self.stop_early.toggled.connect(self._stop_toggled)
         self._model_changed(self.model.currentText())
 
     # ---- settings
@@ -215,7 +238,9 @@ class MonteCarloView(QWidget):
                                   cascade_half_life=(math.inf if self.permanent.isChecked()
                                                      else self.half_life.value()),
                                   history_files=list(self.history_files),
-                                  depeg=self.depeg.currentText().strip())
+                                  depeg=self.depeg.currentText().strip(),
+                                  liq_precision=(self.precision.value() / 100.0
+                                                 if self.stop_early.isChecked() else None))
 
     def apply_settings(self, s: MonteCarloSettings) -> None:
         self.paths.setValue(int(s.n_paths))
@@ -231,12 +256,21 @@ class MonteCarloView(QWidget):
         self._permanent_toggled(self.permanent.isChecked(), emit=False)
         self.history_files = list(s.history_files)
         self.depeg.setCurrentText(str(s.depeg))
+        on = s.liq_precision is not None
+        if on:
+            self.precision.setValue(float(s.liq_precision) * 100.0)
+        self.stop_early.setChecked(on)
+        self.precision.setEnabled(on)
 
     def _cascade_moved(self, v: int) -> None:
         self.cascade_label.setText("off" if v == 0 else f"{v / 100:.2f}")
         for w in (self.half_life, self.permanent):
             w.setEnabled(v > 0)
         self.half_life.setEnabled(v > 0 and not self.permanent.isChecked())
+        self.settings_changed.emit(self.settings())
+
+    def _stop_toggled(self, on: bool) -> None:
+        self.precision.setEnabled(on)
         self.settings_changed.emit(self.settings())
 
     def _permanent_toggled(self, on: bool, emit: bool = True) -> None:
@@ -319,20 +353,27 @@ class MonteCarloView(QWidget):
         self.fan.set_data(x, chunk.fan_levels, chunk.fan, chunk.sample_values, v0)
         var = {k: float(v) for k, v in (chunk.var or {}).items()}
         cvar = {k: float(v) for k, v in (chunk.cvar or {}).items()}
+        cis = {"var": getattr(chunk, "var_ci", None) or {}, "cvar": getattr(chunk, "cvar_ci", None) or {}}
         self.hist.set_data(chunk.hist_edges, chunk.hist_counts, var)
         t = self.theme
         red = t.loss if t else None
-        for key, d in (("var95", var.get("0.95")), ("var99", var.get("0.99")),
-                       ("cvar95", cvar.get("0.95")), ("cvar99", cvar.get("0.99"))):
+        for key, kind, level in (("var95", "var", "0.95"), ("var99", "var", "0.99"),
+                                 ("cvar95", "cvar", "0.95"), ("cvar99", "cvar", "0.99")):
+            d = (var if kind == "var" else cvar).get(level)
             if d is None:
                 self.metrics[key].set("—")
-            else:
-                self.metrics[key].set(fmt_money(abs(d)), fmt_pct(-abs(d) / v0) + " of today" if v0 else "",
-                                      color=red)
+                continue
+            sub = fmt_pct(-abs(d) / v0) if v0 else ""
+            ci = cis[kind].get(level)
+            if ci is not None:
+                sub += f" · 95 %: {compact_money(ci[0])}–{compact_money(ci[1])}"
+            self.metrics[key].set(fmt_money(abs(d)), sub, color=red)
         probs = np.asarray(chunk.liquidation_probability, float)
+        pci = getattr(chunk, "liquidation_probability_ci", None)
+        kinds = list(getattr(chunk, "position_kinds", []) or [])
         if len(probs):
             i = int(np.argmax(probs))
-            self.metrics["pliq"].set(fmt_pct(float(probs[i]), signed=False),
+            self.metrics["pliq"].set(probability_text(float(probs[i]), None if pci is None else pci[i]),
                                      f"{self.ids[i]}" if i < len(self.ids) else "",
                                      color=red if probs[i] > 0.05 else None)
         levels = [float(l) for l in chunk.fan_levels]     # fractions (0.01 ... 0.99)
@@ -348,7 +389,8 @@ class MonteCarloView(QWidget):
             pid = self.ids[i] if i < len(self.ids) else f"#{i}"
             asset = self.assets[i] if i < len(self.assets) else ""
             mt = times[i] if times is not None and i < len(times) else None
-            rows.append((pid, asset, fmt_pct(float(probs[i]), digits=2, signed=False),
+            rows.append((pid, asset, probability_text(float(probs[i]), None if pci is None else pci[i],
+                                                      kinds[i] if i < len(kinds) else None),
                          f"day {mt:.1f}" if mt is not None else "—"))
             if t and probs[i] > 0.05:
                 fgs[(r, 2)] = t.loss
@@ -360,20 +402,25 @@ class MonteCarloView(QWidget):
         self.set_progress(done, total)
         el = float(chunk.elapsed)
         rate = done / el if el > 0 else 0
-        self.status.setText(f"{done:,} paths in {el:.1f} s ({rate:,.0f} paths/s), seed {update.seed}")
+        text = f"{done:,} paths in {el:.1f} s ({rate:,.0f} paths/s), seed {update.seed}"
+        if getattr(chunk, "stopped_early", False):
+            text += (f"; stopped: every P(liq) known to ±{float(chunk.liq_precision) * 100:g} points")
+        self.status.setText(text + ". Brackets: 95 % intervals (Monte Carlo error).")
 
     def save_state(self, settings) -> None:
         s = self.settings()
         for k in ("n_paths", "days", "seed", "model", "steps_per_day", "cascade", "cascade_half_life",
                   "depeg"):
             settings.setValue(f"montecarlo/{k}", str(getattr(s, k)))
+        settings.setValue("montecarlo/liq_precision", "" if s.liq_precision is None else str(s.liq_precision))
         settings.setValue("montecarlo/live", self.live.isChecked())
         settings.setValue("montecarlo/splitter", self.splitter.saveState())
 
     def restore_state(self, settings) -> None:
         s = self.settings()
         conv = {"n_paths": int, "days": int, "seed": int, "model": str, "steps_per_day": int,
-                "cascade": float, "cascade_half_life": float, "depeg": str}
+                "cascade": float, "cascade_half_life": float, "depeg": str,
+                "liq_precision": lambda v: float(v) if str(v) else None}
         for k, f in conv.items():
             v = settings.value(f"montecarlo/{k}")
             if v is not None:
@@ -388,6 +435,17 @@ class MonteCarloView(QWidget):
         sp = settings.value("montecarlo/splitter")
         if sp is not None:
             self.splitter.restoreState(sp)
+
+
+def compact_money(x: float) -> str:
+    """$29.9k, $1.23M: a short amount for the interval under a metric."""
+    a = abs(float(x))
+    sign = "−" if x < 0 else ""
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            v = a / div
+            return f"{sign}${v:.3g}{unit}" if v < 100 else f"{sign}${v:.0f}{unit}"
+    return f"{sign}${a:,.0f}"
 
 
 def pnl_sign(v) -> float:

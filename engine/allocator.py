@@ -4,8 +4,10 @@
 (a few MB each) then reuse warm pages instead of being mapped and zero-filled afresh for every
 block, which cost about a third of the Monte Carlo run time in page faults. It changes the
 allocator of the whole process (every thread, every library), once; memory kept is bounded by
-the run's peak (~150 MB). Called by :func:`engine.montecarlo.simulate_chunks` before its
-first block. No-op off Linux, if ``mallopt`` is missing, or with ``CRASHLAB_MALLOC_TUNING=0``.
+the run's peak (~150 MB). Called once at start-up by ``main.py`` (the app, the command line,
+the self-test) and by the benchmarks -- not by the engine, which leaves process-wide settings
+to the program that embeds it. No-op off Linux, if ``mallopt`` is missing, or with
+``CRASHLAB_MALLOC_TUNING=0``.
 """
 from __future__ import annotations
 
