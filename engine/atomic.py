@@ -43,3 +43,17 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def json_text(obj, indent: int | None = 2) -> str:
+    """``obj`` as JSON text that can always be written as UTF-8: characters as they are,
+    unless some string holds a lone surrogate (``"\\ud800"`` read from a file); then
+    everything non-ASCII is escaped, which reads back to the same strings. Unknown types
+    as ``str``."""
+    import json
+    text = json.dumps(obj, indent=indent, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, indent=indent, ensure_ascii=True, default=str)
+    return text

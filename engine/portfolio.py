@@ -618,9 +618,12 @@ def read_portfolio_file(path: str | Path) -> dict:
 
 def save_portfolio(p: Portfolio, path: str | Path) -> None:
     """Write the portfolio as JSON, atomically (temp file + rename)."""
-    text = json.dumps(portfolio_to_dict(p), indent=2, ensure_ascii=False) + "\n"
-    write_text_atomic(path, text)
+    write_text_atomic(path, dumps_portfolio(p))
 
 
 def dumps_portfolio(p: Portfolio) -> str:
-    return json.dumps(portfolio_to_dict(p), indent=2, ensure_ascii=False) + "\n"
+    """The portfolio as JSON text that can always be written as UTF-8: characters as they
+    are, unless a string holds a lone surrogate (``"\\ud800"`` read from a file); then
+    everything non-ASCII is escaped, which reads back to the same strings."""
+    from .atomic import json_text
+    return json_text(portfolio_to_dict(p)) + "\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QStandardPaths
 
-from engine.atomic import write_text_atomic
+from engine.atomic import json_text, write_text_atomic
 
 
 def default_dir() -> Path:
@@ -35,7 +35,7 @@ class Autosaver:
     def save(self, document: dict, path: str | None) -> None:
         payload = {"format": "crashlab.autosave/1", "saved_at": time.time(), "path": path or "",
                    "document": document}
-        write_text_atomic(self.file, json.dumps(payload, ensure_ascii=False, default=str))
+        write_text_atomic(self.file, json_text(payload, indent=None))
         self.last_saved = time.time()
 
     def discard(self) -> None:

@@ -26,6 +26,7 @@ from engine.atomic import write_text_atomic
 from engine.parsing import (COLLATERAL_POSITIONAL, LOAN_POSITIONAL, LegSyntaxError, format_legs,
                             format_number, number_or_text)
 from engine.parsing import parse_legs as engine_parse_legs
+from engine.atomic import json_text
 from engine.portfolio import (CONTRACTS, FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level,
                               read_portfolio_file)
 
@@ -397,7 +398,7 @@ class Document:
         return out
 
     def dumps(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+        return json_text(self.to_dict()) + "\n"        # writable as UTF-8 whatever was read
 
     def save(self, path: str | Path) -> None:
         write_text_atomic(path, self.dumps())
