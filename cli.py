@@ -58,7 +58,10 @@ def flag_for(field: str | None) -> str | None:
 
 
 def _cli_error(exc) -> str:
-    """One line for an engine InputError, naming flags where the engine named request fields."""
+    """One line for an engine InputError, naming flags where the engine named request fields
+    (an error with a source names a field of that file, not a flag)."""
+    if exc.source:
+        return str(exc)
     flag = flag_for(exc.field)
     return str(exc.with_field(flag) if flag != exc.field else exc)
 

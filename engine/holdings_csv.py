@@ -30,7 +30,8 @@ from pathlib import Path
 from .errors import InputError
 from .parsing import (LegSyntaxError, asset_symbol, number_or_text, parse_leg, point_notation,
                       split_legs)
-from .portfolio import Portfolio, account_from_dict, position_from_dict
+from .portfolio import (Portfolio, account_from_dict, position_from_dict, printable_name,
+                        read_text_file)
 
 ALIASES = {
     "id": ("id", "name", "position", "position_id", "label"),
@@ -104,12 +105,9 @@ def read_holdings_csv(path: str | Path, text: str | None = None) -> dict:
 def _read(path, text, strict: bool):
     path = Path(path)
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InputError("file not found", field="path", value=str(path)) from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"is not UTF-8 text ({exc.reason})", field="path", value=str(path)) from None
+        if not path.exists():
+            raise InputError("file not found", field="path", value=str(path))
+        text = read_text_file(path)
     if not text.strip():
         raise InputError("the file is empty", field="path", value=str(path))
     try:
@@ -117,7 +115,11 @@ def _read(path, text, strict: bool):
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
-    rows = [r for r in reader if any(c.strip() for c in r)]
+    try:
+        rows = [r for r in reader if any(c.strip() for c in r)]
+    except csv.Error as exc:            # a cell beyond the csv module's field limit
+        raise InputError(f"cannot be read as CSV: {exc} (line {reader.line_num})", field="path",
+                         value=str(path)) from None
     if not rows:
         raise InputError("has no filled cells", field="path", value=str(path))
     if dialect.delimiter == ";":
@@ -212,6 +214,6 @@ def _read(path, text, strict: bool):
         prices = {a: number_or_text(v) for a, v in prices.items()}
         for acc in accounts:
             acc["wallet_balance"] = number_or_text(acc.get("wallet_balance"))
-    raw_portfolio = {"format": "crashlab.portfolio/1", "name": path.stem, "prices": prices,
+    raw_portfolio = {"format": "crashlab.portfolio/1", "name": printable_name(path.stem), "prices": prices,
                      "accounts": accounts, "positions": positions}
     return raw_portfolio, parsed

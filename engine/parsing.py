@@ -65,8 +65,9 @@ def parse_number(value: Any, *, decimal_comma: bool = False, percent: bool = Tru
     Returns
     -------
     float
-        May be NaN or infinite when written so (``"nan"``, ``"inf"``): callers that
-        reject them check :func:`math.isfinite`.
+        May be NaN or infinite when written so (``"nan"``, ``"inf"``) or beyond the float
+        range (``"1e400"``, a 400-digit integer): callers that reject them check
+        :func:`math.isfinite`.
 
     Raises
     ------
@@ -76,7 +77,10 @@ def parse_number(value: Any, *, decimal_comma: bool = False, percent: bool = Tru
     if isinstance(value, bool) or value is None:
         raise ValueError(f"not a number: {value!r}")
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:           # an integer beyond float range: infinite, as "1e400"
+            return math.inf if value > 0 else -math.inf
     if not isinstance(value, str):
         raise ValueError(f"not a number: {value!r}")
     text = value.strip()
@@ -123,13 +127,16 @@ def parse_number_series(raw: pd.Series, *, decimal_comma: bool = False,
     """
     s = raw.reset_index(drop=True)
     missing = (s == "").to_numpy().copy()
-    v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan,
-                                                   copy=True)
+    try:
+        v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan,
+                                                       copy=True)
+    except OverflowError:       # an integer beyond float range: every cell the slow way
+        v = np.full(len(s), np.nan)
     retry = np.flatnonzero(~missing & np.isnan(v))
     if retry.size:  # slow path only for the cells that did not parse
         sub = s.iloc[retry]
         if nulls:
-            missing[retry[sub.str.lower().isin(NULL_TEXT).to_numpy()]] = True
+            missing[retry[sub.astype(str).str.lower().isin(NULL_TEXT).to_numpy()]] = True
 
         def one(text: str) -> float:
             try:

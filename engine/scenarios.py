@@ -115,7 +115,7 @@ def parse_shock(text: str) -> dict[str, float]:
             raise InputError("must look like ASSET=-30% (or ASSET=-0.3)", field="shock", value=item.strip())
         asset, number, pct = m.group(1).upper(), float(m.group(2)), m.group(3)
         move = number / 100.0 if pct else number
-        if not np.isfinite(move) or move <= -1.0:
+        if not np.isfinite(move) or move < -1.0:
             raise InputError("a move must be above -100%", field=f"shock.{asset}", value=item.strip())
         if asset in out:
             raise InputError("is given twice", field=f"shock.{asset}", value=item.strip())
