@@ -15,6 +15,7 @@ import json
 import math
 import os
 import sys
+import warnings
 
 SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo")
 
@@ -431,7 +432,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            # a numerical warning (overflow, invalid value) is a defect, never text for the
+            # user: it stops the command as an internal error instead of printing nonsense
+            warnings.simplefilter("error", RuntimeWarning)
+            return COMMANDS[args.command](args)
     except _UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT

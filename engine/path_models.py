@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
+from .limits import MAX_HORIZON_SD, MAX_VOL
 from .scenarios import bundled_beta, calibration, canonical_asset, stablecoins
 
 MODELS = ("student-t", "bootstrap", "gbm")
@@ -77,6 +78,33 @@ MAX_T_SCALE = 30.0               # cap on the Student-t scale of one step (a 30-
 
 
 # --------------------------------------------------------------------------- calibration
+def check_vol(asset: str, value) -> float:
+    """An annual vol of log returns: a number above 0 and at most
+    :data:`engine.limits.MAX_VOL`; InputError naming the field ``vol.ASSET``."""
+    field = f"vol.{str(asset).upper()}"
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+    if not ok or not (0 < value <= MAX_VOL):             # also NaN and infinity
+        raise InputError(f"annual vol must be a number above 0 and at most {MAX_VOL:g} "
+                         f"({MAX_VOL:.0%}), e.g. BTC=0.6", field=field, value=value)
+    return float(value)
+
+
+def check_horizon(calib: list["AssetCalibration"], years: float) -> None:
+    """Refuse a horizon over which the simulated log prices could overflow: the largest vol
+    times the square root of the years is at most :data:`engine.limits.MAX_HORIZON_SD`."""
+    moving = [c for c in calib if not c.fixed]
+    if not moving:
+        return
+    worst = max(moving, key=lambda c: c.vol)
+    sd = worst.vol * math.sqrt(years)
+    if sd > MAX_HORIZON_SD:
+        longest = (MAX_HORIZON_SD / worst.vol) ** 2 * DAYS_PER_YEAR
+        raise InputError(f"is too long for {worst.asset}'s annual vol of {worst.vol:.3g}: the "
+                         f"simulated prices would leave the range of numbers; at most "
+                         f"{longest:,.0f} days at this vol", field="days",
+                         value=round(years * DAYS_PER_YEAR))
+
+
 def _calib_row(asset: str) -> tuple[dict | None, str]:
     rows = calibration().get("assets", {})
     for key in (asset, canonical_asset(asset)):
@@ -206,8 +234,11 @@ def calibrate_assets(assets, *, vols: dict | None = None, beta_overrides: dict |
             cb = float(np.clip(cb, beta, CRASH_BETA_MAX * beta)) if beta > 0 else 0.0
         else:
             cb = beta
-        if not vol > 0 or not math.isfinite(vol):
-            raise InputError("annual vol must be a positive number", field=f"vol.{a}", value=vol)
+        if vsrc == "history" and not vol <= MAX_VOL:
+            raise InputError(f"gives {a} an annual vol of {vol:.3g}, above {MAX_VOL:g} "
+                             f"({MAX_VOL:.0%}): the price history has jumps no market makes; "
+                             "check its prices", field="history", value=a)
+        check_vol(a, vol)
         out.append(AssetCalibration(a, float(vol), float(beta), float(np.clip(corr, -1, 1)),
                                     float(cb), source=", ".join(src)))
     return out
@@ -535,9 +566,7 @@ def build_path_model(assets, today, *, model: str, days: int, steps_per_day: int
     notes: list[str] = []
     n_steps = int(days) * int(steps_per_day)
     for name, v in (vols or {}).items():
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise InputError("annual vol must be a positive number (e.g. BTC=0.6)",
-                             field=f"vol.{name}", value=v)
+        check_vol(name, v)
     hist_r = hist_lo = hist_hi = hist_ohlc = None
     if history is not None and model == "gbm":
         notes.append("the gbm model uses the given vols; the price history is not used")
@@ -559,6 +588,7 @@ def build_path_model(assets, today, *, model: str, days: int, steps_per_day: int
         history_returns=hist_r if history_for_calib is not None else None,
         history_assets=history.assets if history_for_calib is not None else None,
         steps_per_year=DAYS_PER_YEAR * steps_per_day, notes=notes)
+    check_horizon(calib, n_steps / (DAYS_PER_YEAR * steps_per_day))
     sim_calib = [c for c in calib if not c.fixed]          # book order: copies are slices
     sim_assets = [c.asset for c in sim_calib]
     sim_index = [assets.index(a) for a in sim_assets]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .atomic import write_text_atomic
+from .atomic import json_text, write_text_atomic
 from .errors import InputError
 from .limits import (BIDI_CONTROLS, MAX_AMOUNT, MAX_JSON_DEPTH, MAX_PORTFOLIO_BYTES, MAX_TEXT_LEN,
                      MIN_AMOUNT, fmt_bound)
@@ -584,11 +584,12 @@ def read_portfolio_file(path: str | Path) -> dict:
     return read_json_file(path)
 
 
-def save_portfolio(p: Portfolio, path: str | Path) -> None:
-    """Write the portfolio as JSON, atomically (temp file + rename)."""
-    text = json.dumps(portfolio_to_dict(p), indent=2, ensure_ascii=False) + "\n"
-    write_text_atomic(path, text)
+def save_portfolio(p: Portfolio, path: str | Path, *, backup: bool = False) -> None:
+    """Write the portfolio as JSON, atomically (:func:`engine.atomic.write_text_atomic`:
+    temp file + rename, through links, the previous version kept as ``NAME.bak`` with
+    ``backup``)."""
+    write_text_atomic(path, dumps_portfolio(p), backup=backup)
 
 
 def dumps_portfolio(p: Portfolio) -> str:
-    return json.dumps(portfolio_to_dict(p), indent=2, ensure_ascii=False) + "\n"
+    return json_text(portfolio_to_dict(p)) + "\n"

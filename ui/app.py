@@ -52,6 +52,7 @@ def setup_logging() -> Path | None:
     except OSError:
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.captureWarnings(True)       # numerical warnings go to the log, never to the user
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
