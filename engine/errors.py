@@ -64,7 +64,7 @@ class InputError(ValueError):
             where.append(f"field {self.field!r}")
         prefix = ", ".join(where)
         text = self.reason
-        if self.field is not None and "value" not in text:
+        if self.field is not None and "(value " not in text:
             text = f"{text} (value {_fmt_value(self.value)})"
         return f"{prefix}: {text}" if prefix else text
 

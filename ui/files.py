@@ -259,14 +259,14 @@ class Files(QObject):
             self.autosave_error = f"{self.autosaver.dir}: {reason}"
             log.warning("autosave failed: %s", self.autosave_error)
             self.autosave_state.emit(self.autosave_error)
-            self.message.emit(f"Autosave failed ({reason}): your changes are NOT protected "
-                              "until you save them", 15000)
             if first:           # one dialog per failing streak, the indicator stays
                 self.failed.emit("Autosave failed",
                                  f"Unsaved changes cannot be autosaved to {self.autosaver.dir}: "
                                  f"{reason}. They are not protected against a crash until you "
                                  "save them (File > Save). The status bar shows when "
                                  "autosaving works again.")
+            self.message.emit(f"Autosave failed ({reason}): your changes are NOT protected "
+                              "until you save them", 15000)
             return
         if self.autosave_error:
             self.autosave_error = ""
