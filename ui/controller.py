@@ -19,7 +19,8 @@ from PySide6.QtCore import QObject, Signal
 from engine import InputError
 
 from .jobs import (Analysis, MonteCarloSettings, ReplaySpec, ShockResult, analysis_job,
-                   evaluate_shock, montecarlo_available, montecarlo_job, replay_job, reverse_job)
+                   evaluate_shock, montecarlo_available, montecarlo_job, release_memory, replay_job,
+                   reverse_job)
 from .models import PortfolioDocument
 from .widgets import Debouncer
 from .worker import TaskRunner
@@ -216,6 +217,7 @@ class Controller(QObject):
     def _on_mc(self, chunk) -> None:
         self.last_error.pop("montecarlo", None)
         self.mc_ready.emit(chunk)
+        release_memory()        # the run is drawn: return what the allocator kept of it
 
     def _on_progress(self, name, done, total, text) -> None:
         self.progress.emit(name, done, total, text)

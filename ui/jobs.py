@@ -177,6 +177,22 @@ def montecarlo_available() -> bool:
     return True
 
 
+def tune_memory() -> None:
+    """At start, before worker threads allocate: the engine's allocator tuning (few malloc
+    arenas shared by all threads; :mod:`engine.montecarlo.allocator`)."""
+    if montecarlo_available():
+        from engine.montecarlo.allocator import tune_allocator
+        tune_allocator()
+
+
+def release_memory() -> None:
+    """After a Monte Carlo run (finished or cancelled) and its drawing: return the memory
+    the engine's tuned allocator kept (:func:`engine.montecarlo.allocator.release_memory`)."""
+    if montecarlo_available():
+        from engine.montecarlo.allocator import release_memory as release
+        release()
+
+
 def build_request(settings: MonteCarloSettings):
     """The engine's MonteCarloRequest for these settings."""
     from engine.montecarlo import MonteCarloRequest

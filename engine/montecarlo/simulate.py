@@ -14,7 +14,7 @@ from ..cascade import amplify
 from ..errors import InputError
 from ..replay import PricePaths, run_book
 from .accumulate import Accumulator, BlockResult, Edges, bin_block
-from .allocator import tune_allocator
+from .allocator import release_memory, tune_allocator
 from .blocks import block_rng
 from .context import Context, prepare
 from .request import MonteCarloChunk, MonteCarloRequest
@@ -168,6 +168,10 @@ def simulate_chunks(portfolio_or_book, request: MonteCarloRequest) -> Iterator[M
             f.cancel()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        # the run's blocks are gone: give the memory the tuned allocator kept back
+        pending.clear()
+        del acc, r0
+        release_memory()
 
 
 def block_price_paths(portfolio_or_book, request: MonteCarloRequest, block: int = 0) -> PricePaths:
