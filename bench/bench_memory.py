@@ -50,7 +50,8 @@ def main(argv=None) -> int:
         print("needs /proc (Linux)")
         return 1
 
-    from ui.app import make_app
+    from ui.app import make_app, prepare_memory
+    prepare_memory()                   # as the app starts (ui.app.run_gui)
     app = make_app()
     from ui.main_window import MainWindow
     tmp = tempfile.mkdtemp(prefix="crashlab-bench-")

@@ -22,6 +22,14 @@ from appinfo import APP_NAME, APP_VERSION, ORG_DOMAIN, ORG_NAME
 log = logging.getLogger("crashlab")
 
 
+def prepare_memory() -> None:
+    """Before any thread starts: every thread shares a few malloc arenas
+    (:func:`ui.jobs.limit_arenas`), so that repeated Monte Carlo runs do not leave each
+    run's fragments in arenas of their own (``bench/bench_memory.py``)."""
+    from .jobs import limit_arenas
+    limit_arenas()
+
+
 def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
@@ -108,6 +116,7 @@ def run_gui(argv: list[str]) -> int:
         from .screenshots import main as shots
         return shots([args.screenshots] + [f"--prices={p}" for p in args.prices]
                      + ([f"--theme={args.theme}"] if args.theme else []))
+    prepare_memory()
     app = make_app()
     log_path = setup_logging()
     sys.excepthook = ExceptionDialog(log_path)

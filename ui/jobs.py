@@ -177,12 +177,12 @@ def montecarlo_available() -> bool:
     return True
 
 
-def tune_memory() -> None:
-    """At start, before worker threads allocate: the engine's allocator tuning (few malloc
-    arenas shared by all threads; :mod:`engine.montecarlo.allocator`)."""
+def limit_arenas() -> None:
+    """At start, before worker threads allocate: all threads share a few malloc arenas
+    (:func:`engine.montecarlo.allocator.limit_arenas`)."""
     if montecarlo_available():
-        from engine.montecarlo.allocator import tune_allocator
-        tune_allocator()
+        from engine.montecarlo.allocator import limit_arenas as limit
+        limit()
 
 
 def release_memory() -> None:

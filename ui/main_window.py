@@ -22,7 +22,7 @@ from .charts import apply_theme_all
 from .controller import Controller
 from .document import Document, fmt_money, fmt_pct
 from .files import Files, demo_path
-from .jobs import montecarlo_available, tune_memory
+from .jobs import montecarlo_available
 from .models import PortfolioDocument
 from .views.montecarlo_view import MonteCarloView
 from .views.portfolio_view import PortfolioView
@@ -66,7 +66,6 @@ class MainWindow(QMainWindow):
         self._error_box: QMessageBox | None = None
         self._shut = False
 
-        tune_memory()                   # before any worker thread allocates
         self.gc = GuiThreadGC(self)
         # palette and style sheet first: polishing widgets once is much cheaper than re-polishing
         self.theme_choice = theme or str(self.settings.value("ui/theme", "system"))

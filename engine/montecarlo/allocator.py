@@ -19,41 +19,57 @@ import os
 import sys
 
 _TUNED: bool | None = None          # None: not tried yet
-_LIBC = None
+_ARENAS: bool | None = None
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
-ARENA_MAX = 2       # malloc arenas: each thread allocating in its own arena kept every
-                    # run's fragments resident (the desktop app grew by ~40 MB a run)
+#: malloc arenas shared by all threads. glibc gives a thread that finds its arena busy a new
+#: one (up to 8 per core) and never frees an arena; each kept a run's fragments resident, so
+#: a loaded machine grew the desktop app by tens of MB a run (bench/bench_memory.py).
+ARENA_MAX = 2
+
+
+def _libc():
+    if not sys.platform.startswith("linux") or os.environ.get("CRASHLAB_MALLOC_TUNING") == "0":
+        return None
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt, libc.malloc_trim       # noqa: B018  (both must exist)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def limit_arenas() -> bool:
+    """Share :data:`ARENA_MAX` malloc arenas between all threads, once per process; best
+    called before threads allocate (the desktop app does it when its window opens). True
+    when ``mallopt`` was called."""
+    global _ARENAS
+    if _ARENAS is None:
+        libc = _libc()
+        _ARENAS = bool(libc is not None and libc.mallopt(M_ARENA_MAX, ARENA_MAX))
+    return _ARENAS
 
 
 def tune_allocator() -> bool:
     """Apply the tuning once per process (later calls return the first answer); True when
     ``mallopt`` was called."""
-    global _TUNED, _LIBC
+    global _TUNED
     if _TUNED is None:
-        _TUNED = False
-        if sys.platform.startswith("linux") and os.environ.get("CRASHLAB_MALLOC_TUNING") != "0":
-            try:
-                import ctypes
-                libc = ctypes.CDLL("libc.so.6")
-                libc.mallopt(M_MMAP_THRESHOLD, 64 << 20)      # blocks below 64 MB from the heap
-                libc.mallopt(M_TRIM_THRESHOLD, 512 << 20)     # give memory back above 512 MB free
-                libc.mallopt(M_ARENA_MAX, ARENA_MAX)          # threads share a few arenas
-                _LIBC = libc
-                _TUNED = True
-            except (OSError, AttributeError):
-                pass
+        libc = _libc()
+        _TUNED = libc is not None
+        if _TUNED:
+            libc.mallopt(M_MMAP_THRESHOLD, 64 << 20)      # blocks below 64 MB from the heap
+            libc.mallopt(M_TRIM_THRESHOLD, 512 << 20)     # give memory back above 512 MB free
+            limit_arenas()
     return _TUNED
 
 
 def release_memory() -> bool:
     """Return the free memory the tuned allocator keeps (every arena) to the system; True
     when ``malloc_trim`` was called (only after :func:`tune_allocator` tuned it)."""
-    if not _TUNED or _LIBC is None:
+    if not _TUNED:
         return False
-    try:
-        _LIBC.malloc_trim(0)
-    except AttributeError:
-        return False
+    _libc().malloc_trim(0)
     return True
