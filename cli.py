@@ -23,6 +23,7 @@ import json
 import math
 import os
 import sys
+import warnings
 
 SUBCOMMANDS = ("scenarios", "liquidation", "stress", "reverse", "montecarlo", "cascade", "convert",
                "report", "plan")
@@ -71,7 +72,10 @@ def flag_for(field: str | None) -> str | None:
 
 
 def _cli_error(exc) -> str:
-    """One line for an engine InputError, naming flags where the engine named request fields."""
+    """One line for an engine InputError, naming flags where the engine named request fields
+    (an error with a source names a field of that file, not a flag)."""
+    if exc.source:
+        return str(exc)
     flag = flag_for(exc.field)
     return str(exc.with_field(flag) if flag != exc.field else exc)
 
@@ -948,7 +952,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            # a numerical warning (overflow, invalid value) is a defect, never text for the
+            # user: it stops the command as an internal error instead of printing nonsense
+            warnings.simplefilter("error", RuntimeWarning)
+            return COMMANDS[args.command](args)
     except _UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT

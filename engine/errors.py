@@ -10,10 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 
+MAX_VALUE_TEXT = 80
+
+
 def _fmt_value(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    return repr(value) if not isinstance(value, float) else f"{value!r}"
+    """The value as ``repr`` shows it (control characters and lone surrogates escaped, so
+    the message is always printable), cut to :data:`MAX_VALUE_TEXT` characters."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):     # an integer beyond the digit limit, a deep list
+        text = f"<{type(value).__name__}>"
+    if len(text) > MAX_VALUE_TEXT:
+        text = text[:MAX_VALUE_TEXT - 1] + "…"
+    return text
 
 
 class InputError(ValueError):
@@ -55,7 +64,7 @@ class InputError(ValueError):
             where.append(f"field {self.field!r}")
         prefix = ", ".join(where)
         text = self.reason
-        if self.field is not None and "value" not in text:
+        if self.field is not None and "(value " not in text:
             text = f"{text} (value {_fmt_value(self.value)})"
         return f"{prefix}: {text}" if prefix else text
 

@@ -44,7 +44,8 @@ from .errors import InputError
 from .parsing import (COLLATERAL_POSITIONAL, LOAN_POSITIONAL, DecimalConventionError,
                       LegSyntaxError, asset_symbol, file_uses_decimal_comma, number_or_text,
                       parse_leg, parse_number, point_notation, split_legs, split_multiplier)
-from .portfolio import Portfolio, account_from_dict, position_from_dict
+from .portfolio import (Portfolio, account_from_dict, position_from_dict, printable_name,
+                        read_text_file)
 
 ALIASES = {
     "id": ("id", "name", "position", "position_id", "label"),
@@ -168,17 +169,18 @@ def read_holdings_csv(path: str | Path, text: str | None = None) -> dict:
 def _read(path, text, strict: bool):
     path = Path(path)
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InputError("file not found", field="path", value=str(path)) from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"is not UTF-8 text ({exc.reason})", field="path", value=str(path)) from None
+        if not path.exists():
+            raise InputError("file not found", field="path", value=str(path))
+        text = read_text_file(path)
     if not text.strip():
         raise InputError("the file is empty", field="path", value=str(path))
     dialect = csv_dialect(text)
     reader = csv.reader(io.StringIO(text), dialect)
-    rows = [r for r in reader if any(c.strip() for c in r)]
+    try:
+        rows = [r for r in reader if any(c.strip() for c in r)]
+    except csv.Error as exc:            # a cell beyond the csv module's field limit
+        raise InputError(f"cannot be read as CSV: {exc} (line {reader.line_num})", field="path",
+                         value=str(path)) from None
     if not rows:
         raise InputError("has no filled cells", field="path", value=str(path))
     header = [h.strip().lower().replace(" ", "_") for h in rows[0]]
@@ -291,6 +293,6 @@ def _read(path, text, strict: bool):
         for acc in accounts:
             if "wallet_balance" in acc:
                 acc["wallet_balance"] = number_or_text(acc.get("wallet_balance"))
-    raw_portfolio = {"format": "crashlab.portfolio/1", "name": path.stem, "prices": prices,
+    raw_portfolio = {"format": "crashlab.portfolio/1", "name": printable_name(path.stem), "prices": prices,
                      "accounts": accounts, "positions": positions}
     return raw_portfolio, parsed

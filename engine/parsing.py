@@ -86,8 +86,9 @@ def parse_number(value: Any, *, decimal_comma: bool = False, percent: bool = Tru
     Returns
     -------
     float
-        May be NaN or infinite when written so (``"nan"``, ``"inf"``): callers that
-        reject them check :func:`math.isfinite`.
+        May be NaN or infinite when written so (``"nan"``, ``"inf"``) or beyond the float
+        range (``"1e400"``, a 400-digit integer): callers that reject them check
+        :func:`math.isfinite`.
 
     Raises
     ------
@@ -97,7 +98,10 @@ def parse_number(value: Any, *, decimal_comma: bool = False, percent: bool = Tru
     if isinstance(value, bool) or value is None:
         raise ValueError(f"not a number: {value!r}")
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:           # an integer beyond float range: infinite, as "1e400"
+            return math.inf if value > 0 else -math.inf
     if not isinstance(value, str):
         raise ValueError(f"not a number: {value!r}")
     text = value.strip()
@@ -151,19 +155,22 @@ def parse_number_series(raw: pd.Series, *, decimal_comma: bool = False,
     """
     s = raw.reset_index(drop=True)
     missing = (s == "").to_numpy().copy()
-    text = s
-    if decimal_comma:      # 0,5 -> 0.5, 1.234,5 -> 1234.5, 60.000 -> 60000 (vectorised)
-        comma = s.str.match(_COMMA_CELL.pattern).fillna(False)
-        if comma.any():
-            text = s.where(~comma, s.str.replace(".", "", regex=False)
-                           .str.replace(",", ".", regex=False))
-    v = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan,
-                                                      copy=True)
+    try:
+        text = s
+        if decimal_comma:      # 0,5 -> 0.5, 1.234,5 -> 1234.5, 60.000 -> 60000 (vectorised)
+            comma = s.str.match(_COMMA_CELL.pattern).fillna(False)
+            if comma.any():
+                text = s.where(~comma, s.str.replace(".", "", regex=False)
+                               .str.replace(",", ".", regex=False))
+        v = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan,
+                                                          copy=True)
+    except OverflowError:       # an integer beyond float range: every cell the slow way
+        v = np.full(len(s), np.nan)
     retry = np.flatnonzero(~missing & np.isnan(v))
     if retry.size:  # slow path only for the cells that did not parse
         sub = s.iloc[retry]
         if nulls:
-            missing[retry[sub.str.lower().isin(NULL_TEXT).to_numpy()]] = True
+            missing[retry[sub.astype(str).str.lower().isin(NULL_TEXT).to_numpy()]] = True
 
         def one(text: str) -> float:
             try:

@@ -71,6 +71,7 @@ import numpy as np
 
 from .calibration import FactorFit, ModelCalibration, fit_history, mean_t_scale
 from .errors import InputError
+from .limits import MAX_HORIZON_SD, MAX_VOL
 from .scenarios import calibration, canonical_asset, stablecoins
 
 MODELS = ("student-t", "bootstrap", "gbm")
@@ -96,6 +97,33 @@ def bundled_model() -> ModelCalibration:
         raise InputError("the bundled calibration has no student_t section; run scripts/calibrate.py",
                          field="calibration", value="resources/calibration.json")
     return ModelCalibration.from_dict(sec)
+
+
+def check_vol(asset: str, value) -> float:
+    """An annual vol of log returns: a number above 0 and at most
+    :data:`engine.limits.MAX_VOL`; InputError naming the field ``vol.ASSET``."""
+    field = f"vol.{str(asset).upper()}"
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+    if not ok or not (0 < value <= MAX_VOL):             # also NaN and infinity
+        raise InputError(f"annual vol must be a number above 0 and at most {MAX_VOL:g} "
+                         f"({MAX_VOL:.0%}), e.g. BTC=0.6", field=field, value=value)
+    return float(value)
+
+
+def check_horizon(calib: list["AssetCalibration"], years: float) -> None:
+    """Refuse a horizon over which the simulated log prices could overflow: the largest vol
+    times the square root of the years is at most :data:`engine.limits.MAX_HORIZON_SD`."""
+    moving = [c for c in calib if not c.fixed]
+    if not moving:
+        return
+    worst = max(moving, key=lambda c: c.vol)
+    sd = worst.vol * math.sqrt(years)
+    if sd > MAX_HORIZON_SD:
+        longest = (MAX_HORIZON_SD / worst.vol) ** 2 * DAYS_PER_YEAR
+        raise InputError(f"is too long for {worst.asset}'s annual vol of {worst.vol:.3g}: the "
+                         f"simulated prices would leave the range of numbers; at most "
+                         f"{longest:,.0f} days at this vol", field="days",
+                         value=round(years * DAYS_PER_YEAR))
 
 
 def _calib_row(asset: str) -> tuple[dict | None, str]:
@@ -767,9 +795,7 @@ def build_path_model(assets, today, *, model: str, days: int, steps_per_day: int
     notes: list[str] = []
     n_steps = int(days) * int(steps_per_day)
     for name, v in (vols or {}).items():
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise InputError("annual vol must be a positive number (e.g. BTC=0.6)",
-                             field=f"vol.{name}", value=v)
+        check_vol(name, v)
     if history is not None and model == "gbm":
         notes.append("the gbm model uses the given vols; the price history is not used")
         history = None
@@ -798,6 +824,7 @@ def build_path_model(assets, today, *, model: str, days: int, steps_per_day: int
         nu = math.inf
     calib = calibrate_assets(assets, vols=vols, beta_overrides=beta_overrides, fit=fit,
                              gaussian=model == "gbm", df=None if math.isinf(nu) else nu, notes=notes)
+    check_horizon(calib, n_steps / (DAYS_PER_YEAR * steps_per_day))
     sim_calib = [c for c in calib if not c.fixed]          # book order: copies are slices
     sim_assets = [c.asset for c in sim_calib]
     sim_index = [assets.index(a) for a in sim_assets]

@@ -14,12 +14,16 @@ from __future__ import annotations
 import copy
 import json
 import math
+import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .atomic import write_text_atomic
+from .atomic import json_text, write_text_atomic
 from .errors import InputError
+from .limits import (BIDI_CONTROLS, MAX_AMOUNT, MAX_JSON_DEPTH, MAX_PORTFOLIO_BYTES, MAX_TEXT_LEN,
+                     MIN_AMOUNT, fmt_bound)
 from .parsing import parse_number
 
 FORMAT = "crashlab.portfolio/1"
@@ -35,8 +39,14 @@ MAX_APY = 10.0                  # 1,000 % a year: beyond it, a percent typed as 
 # --------------------------------------------------------------------------- fields
 def _number(value: Any, *, field: str, position: str | None, source: str | None = None,
             positive: bool = False, nonnegative: bool = False, allow_none: bool = False,
-            upper: float | None = None, upper_inclusive: bool = True) -> float | None:
-    """Parse a finite float and check its range; raise InputError naming field and value."""
+            upper: float | None = None, upper_inclusive: bool = True,
+            bounded: bool = True) -> float | None:
+    """Parse a finite float and check its range; raise InputError naming field and value.
+    ``bounded=False`` skips the magnitude bound (a venue's raw on-chain units, checked once
+    scaled).
+
+    Every number is below :data:`engine.limits.MAX_AMOUNT` in magnitude, and a ``positive``
+    one is at least :data:`engine.limits.MIN_AMOUNT` (see :mod:`engine.limits` for why)."""
     if value is None or (isinstance(value, str) and value.strip() == ""):
         if allow_none:
             return None
@@ -48,12 +58,18 @@ def _number(value: Any, *, field: str, position: str | None, source: str | None 
     except ValueError:
         raise InputError("must be a number", field=field, value=value, position=position,
                          source=source) from None
-    if not math.isfinite(number):
+    if math.isnan(number) or (math.isinf(number) and _says_infinity(value)):
         raise InputError("must be a finite number (NaN and infinity are not allowed)",
+                         field=field, value=value, position=position, source=source)
+    if bounded and not abs(number) < MAX_AMOUNT:
+        raise InputError(f"is out of range: must be below {fmt_bound(MAX_AMOUNT)} in magnitude",
                          field=field, value=value, position=position, source=source)
     if positive and number <= 0:
         raise InputError("must be greater than 0", field=field, value=value, position=position,
                          source=source)
+    if positive and number < MIN_AMOUNT:
+        raise InputError(f"is out of range: must be at least {fmt_bound(MIN_AMOUNT)}", field=field,
+                         value=value, position=position, source=source)
     if nonnegative and number < 0:
         raise InputError("must not be negative", field=field, value=value, position=position,
                          source=source)
@@ -62,6 +78,62 @@ def _number(value: Any, *, field: str, position: str | None, source: str | None 
         raise InputError(f"must be {bound} {upper:g}", field=field, value=value,
                          position=position, source=source)
     return number
+
+
+def _says_infinity(value: Any) -> bool:
+    """The value is written as infinity (``inf``, ``-Infinity``, a float inf), not a finite
+    number too large for a float (``1e400``, a 400-digit integer)."""
+    if isinstance(value, float):
+        return True
+    return isinstance(value, str) and value.strip().lstrip("+-").lower() in ("inf", "infinity")
+
+
+def check_text(value: Any, *, field: str, position: str | None, source: str | None = None,
+               what: str = "name") -> str:
+    """An id or a name: printable text (stripped) of at most :data:`engine.limits.MAX_TEXT_LEN`
+    characters. Numbers are accepted as their text. Raises InputError naming the field and
+    the first offending character: a control character, a lone surrogate (it cannot be
+    written as UTF-8) or a bidirectional override or isolate."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"must be a non-empty {what}", field=field, value=value,
+                         position=position, source=source)
+    text = value.strip()
+    for i, ch in enumerate(text):
+        kind = _bad_char(ch)
+        if kind:
+            raise InputError(f"must be printable text: character {i + 1} (U+{ord(ch):04X}) is "
+                             f"{kind}", field=field, value=value, position=position, source=source)
+    if len(text) > MAX_TEXT_LEN:
+        raise InputError(f"is too long: {len(text):,} characters, at most {MAX_TEXT_LEN}",
+                         field=field, value=value, position=position, source=source)
+    return text
+
+
+def check_name(value: Any, source: str | None = None) -> str:
+    """The portfolio's name (:func:`check_text`); empty or missing is ``"Untitled"``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "Untitled"
+    return check_text(value, field="name", position=None, source=source)
+
+
+def printable_name(text: str) -> str:
+    """A name made from something the user did not type (a file name): the characters
+    :func:`check_text` refuses replaced by U+FFFD, cut to the length limit."""
+    cleaned = "".join("\ufffd" if _bad_char(ch) else ch for ch in str(text)).strip()
+    return cleaned[:MAX_TEXT_LEN] or "Untitled"
+
+
+def _bad_char(ch: str) -> str | None:
+    if ch in BIDI_CONTROLS:
+        return "a bidirectional control"
+    cat = unicodedata.category(ch)
+    if cat == "Cs":
+        return "a lone surrogate"
+    if cat == "Cc" or cat in ("Zl", "Zp"):
+        return "a control character"
+    return None
 
 
 def _asset(value: Any, *, field: str, position: str | None, source: str | None = None) -> str:
@@ -86,12 +158,7 @@ def _choice(value: Any, choices: Iterable[str], *, field: str, position: str | N
 
 
 def _ident(value: Any, *, field: str, position: str | None, source: str | None = None) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise InputError("must be a non-empty name", field=field, value=value, position=position,
-                         source=source)
-    return value.strip()
+    return check_text(value, field=field, position=position, source=source)
 
 
 # --------------------------------------------------------------------------- model
@@ -514,9 +581,8 @@ def portfolio_from_dict(raw: Any, source: str | None = None) -> Portfolio:
         asset = _asset(key, field=f"prices.{key}", position=None, source=source)
         prices[asset] = _number(value, field=f"prices.{key}", position=None, positive=True,
                                 source=source)
-    name = raw.get("name", "Untitled")
     return Portfolio(
-        name=str(name),
+        name=check_name(raw.get("name"), source=source),
         prices=prices,
         accounts=[account_from_dict(a, i, source) for i, a in enumerate(accounts_raw)],
         positions=[position_from_dict(p, i, source) for i, p in enumerate(positions_raw)],
@@ -580,6 +646,78 @@ def portfolio_to_dict(p: Portfolio) -> dict:
     return out
 
 
+def read_text_file(path: str | Path, limit: int = MAX_PORTFOLIO_BYTES) -> str:
+    """A portfolio file's text (UTF-8, a BOM allowed); InputError naming the path when it
+    cannot be read, is larger than ``limit`` bytes or is not UTF-8."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise InputError(f"is too large for a portfolio file: {size:,} bytes, at most "
+                             f"{limit:,}", field="path", value=str(path))
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", field="path",
+                         value=str(path)) from None
+    if len(data) > limit:
+        raise InputError(f"is too large for a portfolio file: more than {limit:,} bytes",
+                         field="path", value=str(path))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"is not UTF-8 text ({exc.reason})", field="path", value=str(path)) from None
+
+
+def parse_json_text(text: str, source: str) -> Any:
+    """JSON text as Python values; InputError naming ``source`` for bad JSON, nesting
+    deeper than :data:`engine.limits.MAX_JSON_DEPTH` or an integer of more than 4,300
+    digits (never a RecursionError or a bare ValueError)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                         field="path", value=source) from None
+    except RecursionError:
+        raise InputError(f"is nested too deeply (at most {MAX_JSON_DEPTH} levels)",
+                         field="path", value=source) from None
+    except ValueError:            # an integer beyond Python's digit limit
+        raise InputError(f"holds a number of more than {sys.get_int_max_str_digits():,} digits",
+                         field="path", value=source) from None
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise InputError(f"is nested too deeply (at most {MAX_JSON_DEPTH} levels)",
+                         field="path", value=source)
+    return data
+
+
+def json_depth(data: Any) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0, ``[]`` is 1), without recursion."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:      # deep enough to refuse: stop looking
+            return depth
+        stack.extend((c, depth + 1) for c in children)
+    return deepest
+
+
+def read_json_file(path: str | Path) -> Any:
+    """Parse a JSON file; InputError naming the path for unreadable, too large, non-UTF-8,
+    too deeply nested or bad JSON."""
+    return parse_json_text(read_text_file(path), str(path))
+
+
+HOLDINGS_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
 def _portfolio_path(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
@@ -626,4 +764,14 @@ def dumps_portfolio(p: Portfolio) -> str:
     are, unless a string holds a lone surrogate (``"\\ud800"`` read from a file); then
     everything non-ASCII is escaped, which reads back to the same strings."""
     from .atomic import json_text
+
+
+def save_portfolio(p: Portfolio, path: str | Path, *, backup: bool = False) -> None:
+    """Write the portfolio as JSON, atomically (:func:`engine.atomic.write_text_atomic`:
+    temp file + rename, through links, the previous version kept as ``NAME.bak`` with
+    ``backup``)."""
+    write_text_atomic(path, dumps_portfolio(p), backup=backup)
+
+
+def dumps_portfolio(p: Portfolio) -> str:
     return json_text(portfolio_to_dict(p)) + "\n"

@@ -6,6 +6,7 @@ in the book's asset order, step 0 being today's prices.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -14,6 +15,7 @@ import numpy as np
 
 from . import pegs
 from .errors import InputError
+from .limits import MAX_BETA, MAX_MOVE, MIN_MOVE, pct_text
 from .parsing import asset_symbol
 from .replay import PricePaths
 from .resources import load_json_resource
@@ -67,10 +69,26 @@ def bundled_beta(asset: str) -> tuple[float, str]:
     return DEFAULT_BETA, "default (no calibration)"
 
 
+def check_beta(asset: str, value) -> float:
+    """A beta override: a finite number within +-:data:`engine.limits.MAX_BETA`; InputError
+    naming the field ``beta.ASSET`` and the value."""
+    field = f"beta.{str(asset).upper()}"
+    if isinstance(value, bool):
+        raise InputError("beta must be a number, e.g. 1.5", field=field, value=value)
+    try:
+        b = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError("beta must be a number, e.g. 1.5", field=field, value=value) from None
+    if not math.isfinite(b) or abs(b) > MAX_BETA:
+        raise InputError(f"beta must be a finite number between {-MAX_BETA:g} and {MAX_BETA:g}",
+                         field=field, value=value)
+    return b
+
+
 def resolve_betas(assets, overrides: dict[str, float] | None = None) -> dict[str, tuple[float, str]]:
     """(beta, source) of every asset: the user's override, else the bundled beta. A pegged
     asset without an override of its own follows its base, the base's override included."""
-    overrides = {k.upper(): float(v) for k, v in (overrides or {}).items()}
+    overrides = {k.upper(): check_beta(k, v) for k, v in (overrides or {}).items()}
     out = {}
     for a in assets:
         p = pegs.following(a, overrides)
@@ -118,7 +136,8 @@ _SHOCK_ITEM = re.compile(r"^\s*([A-Za-z0-9._-]+)\s*=\s*([+-]?[0-9]*\.?[0-9]+(?:[
 
 def parse_shock(text: str) -> dict[str, float]:
     """``"BTC=-30%,SOL=-45%"`` -> {"BTC": -0.30, "SOL": -0.45}. Plain numbers are fractions
-    (``BTC=-0.3``); InputError names the item and value."""
+    (``BTC=-0.3``); a move is between -100 % (to zero) and +10,000 %
+    (:mod:`engine.limits`). InputError names the item and value."""
     out: dict[str, float] = {}
     if not text or not text.strip():
         raise InputError("is empty; write e.g. BTC=-30%", field="shock", value=text)
@@ -130,8 +149,9 @@ def parse_shock(text: str) -> dict[str, float]:
             raise InputError("must look like ASSET=-30% (or ASSET=-0.3)", field="shock", value=item.strip())
         asset, number, pct = m.group(1).upper(), float(m.group(2)), m.group(3)
         move = number / 100.0 if pct else number
-        if not np.isfinite(move) or move <= -1.0:
-            raise InputError("a move must be above -100%", field=f"shock.{asset}", value=item.strip())
+        if not (MIN_MOVE <= move <= MAX_MOVE):      # also NaN and overflow to infinity
+            raise InputError(f"a move must be between {pct_text(MIN_MOVE)} and "
+                             f"{pct_text(MAX_MOVE)}", field=f"shock.{asset}", value=item.strip())
         if asset in out:
             raise InputError("is given twice", field=f"shock.{asset}", value=item.strip())
         out[asset] = move
@@ -159,6 +179,10 @@ def shock_moves(assets, btc_move: float, overrides: dict[str, float] | None = No
         if a == "BTC":
             return btc_move, "BTC move"
         b, src = resolve_betas([a], beta_overrides)[a]
+        if btc_move <= MIN_MOVE and b < 0:
+            raise InputError(f"with BTC at {pct_text(btc_move)}, a negative beta sends {a} "
+                             "to an infinite price; give its move (e.g. "
+                             f"{a}=-50%) or a beta of 0 or more", field=f"beta.{a}", value=b)
         return float(beta_move(btc_move, b)), f"beta {b:g} ({src})"
 
     moves, used, method = {}, {}, {}

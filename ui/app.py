@@ -70,6 +70,14 @@ class CrashLabApplication(QApplication):
         return super().event(event)
 
 
+def prepare_memory() -> None:
+    """Before any thread starts: every thread shares a few malloc arenas
+    (:func:`ui.jobs.limit_arenas`), so that repeated Monte Carlo runs do not leave each
+    run's fragments in arenas of their own (``bench/bench_memory.py``)."""
+    from .jobs import limit_arenas
+    limit_arenas()
+
+
 def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
@@ -101,6 +109,7 @@ def setup_logging() -> Path | None:
     except OSError:
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.captureWarnings(True)       # numerical warnings go to the log, never to the user
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
@@ -156,6 +165,7 @@ def run_gui(argv: list[str]) -> int:
         from .screenshots import main as shots
         return shots([args.screenshots] + [f"--prices={p}" for p in args.prices]
                      + ([f"--theme={args.theme}"] if args.theme else []))
+    prepare_memory()
     app = make_app()
     log_path = setup_logging()
     sys.excepthook = ExceptionDialog(log_path)

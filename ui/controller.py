@@ -20,7 +20,7 @@ from engine import InputError
 
 from .jobs import (DEFAULT_LOSSES, Analysis, MonteCarloSettings, PlanSettings, ReplaySpec,
                    ShockResult, analysis_job, evaluate_shock, matrix_job, montecarlo_available,
-                   montecarlo_job, plan_job, replay_job, reverse_job)
+                   montecarlo_job, plan_job, release_memory, replay_job, reverse_job)
 from .models import PortfolioDocument
 from .widgets import Debouncer
 from .worker import TaskRunner
@@ -299,6 +299,7 @@ class Controller(QObject):
         self.cancelled.discard("montecarlo")
         self.last_error.pop("montecarlo", None)
         self.mc_ready.emit(chunk)
+        release_memory()        # the run is drawn: return what the allocator kept of it
 
     def _on_reverse(self, report) -> None:
         self.cancelled.discard("reverse")

@@ -22,12 +22,11 @@ from typing import Any
 
 from engine import (InputError, Issue, Portfolio, check_portfolio, portfolio_from_dict,
                     position_from_dict)
-from engine.atomic import write_text_atomic
+from engine.atomic import json_text, write_text_atomic
 from engine.parsing import (COLLATERAL_POSITIONAL, LOAN_POSITIONAL, LegSyntaxError, format_legs,
                             format_number, number_or_text)
 from engine.parsing import parse_legs as engine_parse_legs
-from engine.atomic import json_text
-from engine.portfolio import (CONTRACTS, FORMAT, KINDS, MARGIN_MODES, SIDES, check_top_level,
+from engine.portfolio import (CONTRACTS, FORMAT, KINDS, MARGIN_MODES, SIDES, check_name, check_top_level,
                               read_portfolio_file)
 
 _uid = itertools.count(1)
@@ -216,6 +215,7 @@ class Validation:
     prices: dict[int, CellIssue] = field(default_factory=dict)              # price row index
     price_cells: dict[tuple[int, str], CellIssue] = field(default_factory=dict)
     accounts: dict[tuple[int, str], CellIssue] = field(default_factory=dict)  # (account idx, key)
+    name: CellIssue | None = None               # the portfolio's name
     portfolio: Portfolio | None = None          # the valid part
     excluded: list[str] = field(default_factory=list)
     missing_prices: list[str] = field(default_factory=list)
@@ -225,7 +225,7 @@ class Validation:
     @property
     def n_errors(self) -> int:
         return (sum(1 for c in self.cells.values() if c.severity == "error")
-                + len(self.price_cells) + len(self.accounts))
+                + len(self.price_cells) + len(self.accounts) + (self.name is not None))
 
     @property
     def n_warnings(self) -> int:
@@ -352,7 +352,8 @@ class Document:
         for i, pos in enumerate(positions):
             if not isinstance(pos, dict):
                 raise InputError("must be an object", field=f"positions[{i}]", value=pos, source=source)
-        self.name = str(raw.get("name", "Untitled"))
+        name = raw.get("name")
+        self.name = "Untitled" if name is None else str(name)
         self.prices = [[str(k), v] for k, v in prices.items()]
         self.accounts = [copy.deepcopy(a) for a in accounts]
         self.rows = []
@@ -398,10 +399,13 @@ class Document:
         return out
 
     def dumps(self) -> str:
-        return json_text(self.to_dict()) + "\n"        # writable as UTF-8 whatever was read
+        """The document as JSON text (:func:`engine.atomic.json_text`: it can always be
+        written, whatever was typed)."""
+        return json_text(self.to_dict()) + "\n"
 
-    def save(self, path: str | Path) -> None:
-        write_text_atomic(path, self.dumps())
+    def save(self, path: str | Path, *, backup: bool = False) -> None:
+        """Write atomically; with ``backup`` the previous version is kept as ``NAME.bak``."""
+        write_text_atomic(path, self.dumps(), backup=backup)
 
     # ---- editing helpers (the Qt layer wraps them in undo commands)
     def new_id(self, base: str = "position-1") -> str:
@@ -464,6 +468,11 @@ class Document:
 
     def validate(self) -> Validation:
         v = Validation()
+        try:
+            name = check_name(self.name)
+        except InputError as exc:           # kept as typed, marked; the engine gets a stand-in
+            v.name = CellIssue("error", str(exc))
+            name = "Untitled"
         # prices
         prices: dict[str, float] = {}
         for i, (asset, value) in enumerate(self.prices):
@@ -521,7 +530,7 @@ class Document:
         good = list(parsed)
         missing: dict[str, None] = {}
         for _ in range(len(good) + len(accounts) + 1):
-            port = Portfolio(name=self.name, prices=dict(prices), accounts=list(accounts),
+            port = Portfolio(name=name, prices=dict(prices), accounts=list(accounts),
                              positions=[pos for _, pos in good])
             errors, warnings = check_portfolio(port)
             if not errors:
@@ -565,7 +574,7 @@ class Document:
         else:
             warnings = []
         if good:
-            port = Portfolio(name=self.name, prices=dict(prices), accounts=list(accounts),
+            port = Portfolio(name=name, prices=dict(prices), accounts=list(accounts),
                              positions=[pos for _, pos in good], extra=dict(self.extra))
             _, warnings = check_portfolio(port)
             for w in warnings:

@@ -1,16 +1,21 @@
 """The window's files: open, save, save as, recent files, drag and drop, autosave and the
-offer to recover a crashed session's autosave.
+recovery of crashed sessions' autosaves.
 
 :class:`Files` is owned by the main window. It loads documents into the window's
 :class:`ui.models.PortfolioDocument` and reports through signals, which the window routes:
 ``opened`` (recompute, title), ``price_files_dropped`` (to the Replay view), ``message``
-(status bar) and ``failed`` (an error box).
+(status bar), ``failed`` (an error box) and ``autosave_state`` (the autosave indicator).
+
+Saving never surprises: the file is written atomically through links to their target,
+the previous version is kept as ``NAME.bak``, and a file another program changed since it
+was opened (or last saved) is not overwritten without asking.
 """
 from __future__ import annotations
 
-import datetime as dt
+import logging
 import os
 import re
+import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
@@ -18,12 +23,16 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 from appinfo import APP_NAME
 from engine import InputError
+from engine.atomic import (FileStamp, backup_path, clean_stale_temps, file_stamp, json_text,
+                           write_text_atomic)
 from engine.resources import resource_path
 
-from .autosave import Autosaver
+from .autosave import Autosaver, Orphan
 from .document import Document
 from .models import PortfolioDocument
 from .widgets import Debouncer
+
+log = logging.getLogger("crashlab")
 
 MAX_RECENT = 8
 AUTOSAVE_MS = 3000
@@ -56,6 +65,7 @@ class Files(QObject):
     price_files_dropped = Signal(list)     # dropped files that are not a portfolio
     message = Signal(str, int)             # status text, milliseconds
     failed = Signal(str, str)              # title, text
+    autosave_state = Signal(str)           # "" when autosaving works, else why it fails
 
     def __init__(self, window: QWidget, document: PortfolioDocument, settings: QSettings,
                  autosave_dir: str | None = None, confirm: bool = True):
@@ -66,17 +76,24 @@ class Files(QObject):
         self.confirm = confirm
         self.autosaver = Autosaver(autosave_dir)
         self.autosave_timer = Debouncer(AUTOSAVE_MS, self._autosave, self)
+        self.autosave_error = ""           # why the last autosave failed ("" = it worked)
+        self.stamp: FileStamp | None = None   # the open file as last read or written
+        # asked when the file changed on disk since it was read: "overwrite", "save_as" or
+        # "cancel" (tests replace it)
+        self.ask_changed_on_disk = self._ask_changed_on_disk
         document.changed.connect(self.autosave_timer.trigger)
 
     # ---- open
-    def open_document(self, doc: Document, path: str | None) -> None:
+    def open_document(self, doc: Document, path: str | None, stamp: FileStamp | None = None) -> None:
         self.document.load(doc, path)
+        self.stamp = stamp
         self.opened.emit()
 
     def open_path(self, path: str, remember: bool = True) -> bool:
         """Open a portfolio JSON or import any other known file (a holdings CSV, a venue's
         export); False (and a message) on bad input."""
         try:
+            stamp = file_stamp(path)
             doc = Document.from_file(path)
         except InputError as exc:
             self.failed.emit("Cannot open the file", str(exc))
@@ -84,8 +101,16 @@ class Files(QObject):
         except OSError as exc:
             self.failed.emit("Cannot open the file", f"{path}: {exc.strerror or exc}")
             return False
+        except Exception as exc:       # a defect: say so, never crash the window on a file
+            log.exception("opening %s", path)
+            self.failed.emit("Cannot open the file", f"{path}: unexpected error "
+                                                     f"({type(exc).__name__}); see the log")
+            return False
         own = doc.imported is not None and doc.imported.own
-        self.open_document(doc, str(path) if own else None)      # an import is saved elsewhere
+        if own and Path(path).suffix.lower() == ".json":
+            clean_stale_temps(path)       # left by a save that was killed
+        # an import is saved elsewhere (no path, no stamp)
+        self.open_document(doc, str(path) if own else None, stamp if own else None)
         if remember:
             self.add_recent(str(path))
         msg = (f"Opened {Path(path).name}" if own else
@@ -147,28 +172,59 @@ class Files(QObject):
         if not path.lower().endswith(".json"):
             path += ".json"
         self.settings.setValue("files/last_dir", str(Path(path).parent))
+        if self.document.path and _same_file(path, self.document.path):
+            self.stamp = file_stamp(path)     # chosen again knowingly: no second question
         return self.save_to(path, follow_name=True)
 
     def save_to(self, path: str, follow_name: bool = False) -> bool:
-        """Save to ``path``. With ``follow_name`` (Save As) a portfolio still called
-        "Untitled", or named like its previous file, takes the new file's name, so the name
-        and the file stay together."""
+        """Write the document to ``path`` (atomically, through a link, the previous version
+        kept as ``NAME.bak``). When ``path`` is the open file and another program changed it
+        since it was read or saved, ask first (:attr:`ask_changed_on_disk`). With
+        ``follow_name`` (Save As) a portfolio still called "Untitled", or named like its
+        previous file, takes the new file's name, so the name and the file stay together."""
+        if self.document.path and _same_file(path, self.document.path) and self.stamp is not None:
+            now = file_stamp(path)
+            if now is not None and not self.stamp.same_content(now):
+                choice = self.ask_changed_on_disk(path)
+                if choice == "save_as":
+                    return self.save_as()
+                if choice != "overwrite":
+                    self.message.emit("Not saved: the file on disk was changed by another "
+                                      "program", 8000)
+                    return False
         name = self.document.doc.name
         old_stem = Path(self.document.path).stem if self.document.path else None
         if follow_name and name.strip() in ("", "Untitled", old_stem) and Path(path).stem != name:
             self.document.rename(Path(path).stem)
+        existed = os.path.exists(path)
         try:
-            self.document.doc.save(path)
+            self.document.doc.save(path, backup=True)
         except OSError as exc:
             self.failed.emit("Cannot save", f"{path}: {exc.strerror or exc}")
             return False
         self.document.set_path(str(path))
+        self.stamp = file_stamp(path)
         self.add_recent(str(path))
         self.autosaver.discard()
         v = self.document.validation
         extra = f" ({v.n_errors} invalid cell(s) saved as typed)" if v.n_errors else ""
-        self.message.emit(f"Saved {Path(path).name}{extra}", 6000)
+        if existed:
+            extra += f"; the previous version is kept as {backup_path(path).name}"
+        self.message.emit(f"Saved {Path(path).name}{extra}", 8000)
         return True
+
+    def _ask_changed_on_disk(self, path: str) -> str:
+        box = QMessageBox(QMessageBox.Icon.Warning, "File changed on disk",
+                          f"{Path(path).name} was changed by another program since you opened "
+                          "or last saved it. Saving now replaces those changes (the current "
+                          f"file is kept as {backup_path(path).name}).", parent=self.window)
+        over = box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole)
+        other = box.addButton("Save As…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(other)
+        box.exec()
+        clicked = box.clickedButton()
+        return "overwrite" if clicked is over else ("save_as" if clicked is other else "cancel")
 
     # ---- recent files
     def add_recent(self, path: str) -> None:
@@ -257,50 +313,104 @@ class Files(QObject):
 
     # ---- autosave and recovery
     def _autosave(self) -> None:
-        if self.document.dirty:
-            try:
-                self.autosaver.save(self.document.doc.to_dict(), self.document.path)
-            except OSError:
-                pass
-        else:
+        if not self.document.dirty:
             self.autosaver.discard()
+            return
+        try:
+            self.autosaver.save(self.document.doc.to_dict(), self.document.path, self.stamp)
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            first = not self.autosave_error
+            self.autosave_error = f"{self.autosaver.dir}: {reason}"
+            log.warning("autosave failed: %s", self.autosave_error)
+            self.autosave_state.emit(self.autosave_error)
+            if first:           # one dialog per failing streak, the indicator stays
+                self.failed.emit("Autosave failed",
+                                 f"Unsaved changes cannot be autosaved to {self.autosaver.dir}: "
+                                 f"{reason}. They are not protected against a crash until you "
+                                 "save them (File > Save). The status bar shows when "
+                                 "autosaving works again.")
+            self.message.emit(f"Autosave failed ({reason}): your changes are NOT protected "
+                              "until you save them", 15000)
+            return
+        if self.autosave_error:
+            self.autosave_error = ""
+            self.autosave_state.emit("")
+            self.message.emit("Autosave works again", 6000)
 
-    def offer_recovery(self, ask=None) -> bool:
-        """Offer to recover the newest autosave of a session that crashed."""
+    def offer_recovery(self) -> bool:
+        """Show every crashed session's autosave and let the user decide about each
+        (:class:`ui.recovery.RecoveryDialog`); nothing is deleted without a decision.
+        True when one was restored into this window."""
         orphans = self.autosaver.orphans()
         if not orphans:
             return False
-        newest = orphans[0]
-        try:
-            data = Autosaver.read(newest)
-        except (OSError, ValueError):
-            Autosaver.remove(newest)
+        dialog = self.recovery_dialog(orphans)
+        dialog.exec()
+        return any(s.startswith("restored") for s in dialog.status)
+
+    def recovery_dialog(self, orphans: list[Orphan]):
+        from .recovery import RecoveryDialog
+        return RecoveryDialog(self, orphans)
+
+    def recover(self, orphan: Orphan) -> bool:
+        """Open a crashed session's autosave in this window (unsaved); its autosave file is
+        removed once this session has autosaved the same content."""
+        if orphan.document is None or not self.maybe_save():
             return False
-        when = dt.datetime.fromtimestamp(float(data.get("saved_at", 0))).strftime("%Y-%m-%d %H:%M")
-        name = data["document"].get("name", "Untitled") if isinstance(data["document"], dict) else "?"
-        text = (f"CrashLab did not close properly last time. Recover the unsaved changes to "
-                f"“{name}” from {when}?")
-        if ask is None:
-            r = QMessageBox.question(self.window, "Recover unsaved changes", text,
-                                     QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                     QMessageBox.StandardButton.Yes)
-            yes = r == QMessageBox.StandardButton.Yes
-        else:
-            yes = ask(text)
-        if yes:
-            doc = Document()
-            try:
-                doc.load_dict(data["document"])
-            except InputError as exc:
-                self.failed.emit("Cannot recover", str(exc))
-                return False
-            self.open_document(doc, data.get("path") or None)
-            # mark as unsaved: an empty undo step keeps the document dirty
-            self.document.undo.resetClean()
-            self.message.emit("Recovered unsaved changes — save them to keep them", 10000)
-        for f in orphans:
-            Autosaver.remove(f)
-        return yes
+        doc = Document()
+        try:
+            doc.load_dict(orphan.document, source=orphan.file.name)
+        except InputError as exc:
+            self.failed.emit("Cannot recover", str(exc))
+            return False
+        self.open_document(doc, orphan.path or None, orphan.stamp)
+        self.document.undo.resetClean()         # unsaved: the title shows it
+        try:                          # ours now: write it before the orphan goes
+            self.autosaver.save(self.document.doc.to_dict(), self.document.path, self.stamp)
+        except (OSError, ValueError):
+            self.message.emit("Recovered unsaved changes — save them to keep them (the "
+                              "recovered autosave is kept until then)", 10000)
+            return True
+        Autosaver.remove(orphan.file)
+        self.message.emit(f"Recovered unsaved changes to {orphan.label} — save them to keep "
+                          "them", 10000)
+        return True
+
+    def save_orphan_as(self, orphan: Orphan, path: str | None = None) -> str | None:
+        """Write a crashed session's autosave to a file (a dialog asks where unless
+        ``path``); the autosave is removed once written. Returns the path, None if not
+        saved. An unreadable autosave is copied as it is."""
+        if path is None:
+            start = str(Path(str(self.settings.value("files/last_dir", str(Path.home()))))
+                        / f"{orphan.name} (recovered).json")
+            path, _ = QFileDialog.getSaveFileName(self.window, "Save recovered portfolio", start,
+                                                  "CrashLab portfolio (*.json)")
+            if not path:
+                return None
+            if not path.lower().endswith(".json"):
+                path += ".json"
+        try:
+            if orphan.document is None:
+                shutil.copyfile(orphan.file, path)
+            else:
+                write_text_atomic(path, json_text(orphan.document) + "\n", backup=True)
+        except OSError as exc:
+            self.failed.emit("Cannot save", f"{path}: {exc.strerror or exc}")
+            return None
+        Autosaver.remove(orphan.file)
+        self.add_recent(str(path))
+        self.message.emit(f"Saved the recovered {orphan.label} as {Path(path).name}", 8000)
+        return str(path)
+
+    def discard_orphan(self, orphan: Orphan) -> bool:
+        """Delete a crashed session's autosave (the user decided so)."""
+        try:
+            Autosaver.remove(orphan.file)
+        except OSError as exc:
+            self.failed.emit("Cannot discard", f"{orphan.file}: {exc.strerror or exc}")
+            return False
+        return True
 
     def close(self) -> None:
         """Stop autosaving and remove this session's autosave and lock (clean exit)."""
@@ -314,3 +424,11 @@ def file_stem(name: str) -> str:
     stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", name or "").strip(" .-")
     return stem or "portfolio"
 
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Two paths name the same file (through links), also when it does not exist yet."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)

@@ -213,6 +213,22 @@ def montecarlo_available() -> bool:
     return True
 
 
+def limit_arenas() -> None:
+    """At start, before worker threads allocate: all threads share a few malloc arenas
+    (:func:`engine.allocator.limit_arenas`)."""
+    if montecarlo_available():
+        from engine.allocator import limit_arenas as limit
+        limit()
+
+
+def release_memory() -> None:
+    """After a Monte Carlo run (finished or cancelled) and its drawing: return the memory
+    the engine's tuned allocator kept (:func:`engine.allocator.release_memory`)."""
+    if montecarlo_available():
+        from engine.allocator import release_memory as release
+        release()
+
+
 def build_request(settings: MonteCarloSettings):
     """The engine's MonteCarloRequest for these settings."""
     from engine.montecarlo import MonteCarloRequest

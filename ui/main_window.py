@@ -90,7 +90,8 @@ class MainWindow(QMainWindow):
         self.name_edit.setToolTip("Portfolio name (saved in the file)")
         self.name_edit.setMinimumWidth(300)
         self.name_edit.setMaximumWidth(360)
-        self.name_edit.setStyleSheet("font-size: 13pt; font-weight: 600; border: none; background: transparent;")
+        self._name_style = "font-size: 13pt; font-weight: 600; border: none; background: transparent;"
+        self.name_edit.setStyleSheet(self._name_style)
         # renamed by clicking it, never by a stray key or Tab: focus starts in the holdings table
         self.name_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.name_edit.editingFinished.connect(lambda: self.document.rename(self.name_edit.text().strip() or "Untitled"))
@@ -145,6 +146,9 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ construction
     def _build_status_bar(self):
         sb = self.statusBar()
+        self.autosave_label = QLabel("")
+        self.autosave_label.setObjectName("AutosaveIndicator")
+        self.autosave_label.setVisible(False)
         self.validation_label = QLabel("")
         self.progress_label = QLabel("")
         self.progress = QProgressBar()
@@ -157,6 +161,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.setToolTip("Cancel the computation in progress (Esc)")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.controller.cancel_all)
+        sb.addPermanentWidget(self.autosave_label)
         sb.addPermanentWidget(self.validation_label)
         sb.addPermanentWidget(self.progress_label)
         sb.addPermanentWidget(self.progress)
@@ -172,6 +177,7 @@ class MainWindow(QMainWindow):
         f.price_files_dropped.connect(self._on_price_files)
         f.message.connect(self.statusBar().showMessage)
         f.failed.connect(self.show_error)
+        f.autosave_state.connect(self._on_autosave_state)
         c.analysis_ready.connect(self._on_analysis)
         c.shock_ready.connect(self._on_shock)
         c.replay_ready.connect(self._on_replay)
@@ -277,6 +283,14 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.replay_view)
         self.replay_view.open_scenario(scenario_id, row_id)
 
+    def _on_autosave_state(self, error: str) -> None:
+        """The persistent indicator: shown while autosaving fails."""
+        self.autosave_label.setVisible(bool(error))
+        self.autosave_label.setText("⚠ Autosave failing" if error else "")
+        self.autosave_label.setToolTip(f"Unsaved changes are not protected against a crash: "
+                                       f"{error}. Save the portfolio (Ctrl+S)." if error else "")
+        self.autosave_label.setStyleSheet(f"color: {self.theme.loss}; font-weight: 600;" if error else "")
+
     # ------------------------------------------------------------------ results
     def _on_validated(self, v) -> None:
         if v.n_errors:
@@ -285,6 +299,12 @@ class MainWindow(QMainWindow):
             self.validation_label.setStyleSheet(f"color: {self.theme.loss};")
         else:
             self.validation_label.setText("")
+        if v.name is not None:            # the name is kept as typed and marked, like a cell
+            self.name_edit.setToolTip(v.name.message)
+            self.name_edit.setStyleSheet(self._name_style + f" color: {self.theme.loss};")
+        else:
+            self.name_edit.setToolTip("Portfolio name (saved in the file)")
+            self.name_edit.setStyleSheet(self._name_style)
         self.summary["positions"].set(str(len(v.portfolio.positions) if v.portfolio else 0),
                                       f"{len(set(v.excluded))} left out" if v.excluded else "all valid")
 

@@ -63,11 +63,11 @@ def read(path: Path, obj: Any) -> Imported:
         decimals = draft.num(res.get("decimals"), f"{where}.reserve.decimals", nonnegative=True)
         scale = 10.0 ** decimals
         supplied = draft.num(ur.get("currentATokenBalance", 0), f"{where}.currentATokenBalance",
-                             nonnegative=True) / scale
+                             nonnegative=True, raw_units=True) / scale
         debt = (draft.num(ur.get("currentVariableDebt", 0), f"{where}.currentVariableDebt",
-                          nonnegative=True)
+                          nonnegative=True, raw_units=True)
                 + draft.num(ur.get("currentStableDebt", 0) or 0, f"{where}.currentStableDebt",
-                            nonnegative=True)) / scale
+                            nonnegative=True, raw_units=True)) / scale
         _price(draft, asset, res, where)
         lt, bonus = _thresholds(draft, res, user, where)
         if supplied > 0:

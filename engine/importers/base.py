@@ -81,13 +81,14 @@ class Draft:
 
     # ---- values
     def num(self, value: Any, where: str, *, positive: bool = False, nonnegative: bool = False,
-            allow_none: bool = False) -> float | None:
+            allow_none: bool = False, raw_units: bool = False) -> float | None:
         """A venue's number (text or number); InputError naming the file, ``where`` (the
-        venue's field path) and the value."""
+        venue's field path) and the value. ``raw_units``: an amount in a token's smallest
+        unit (wei), beyond the usual bound until it is scaled by its decimals."""
         if allow_none and (value is None or (isinstance(value, str) and value.strip() == "")):
             return None
         return _number(value, field=where, position=None, source=self.source,
-                       positive=positive, nonnegative=nonnegative)
+                       positive=positive, nonnegative=nonnegative, bounded=not raw_units)
 
     def opt_price(self, value: Any, where: str) -> float | None:
         """A price the venue may leave empty or at 0 (no liquidation price): None then."""

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import sys
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,8 +98,8 @@ def sniff_file(path: str | Path) -> Sniffed | None:
         return None
     if text.lstrip().startswith(("{", "[")):
         try:
-            obj = json.loads(text)
-        except (json.JSONDecodeError, RecursionError, ValueError):
+            obj = _json(path, text)
+        except InputError:
             return None
         if _is_own(obj):
             return Sniffed(OWN_JSON, True)
@@ -139,19 +137,10 @@ def _text(path: Path) -> str:
 
 
 def _json(path: Path, text: str) -> Any:
-    """The file's JSON; InputError naming the file for bad JSON, nesting too deep for the
-    parser (RecursionError) or an integer beyond Python's digit limit (never a crash)."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                         field="path", value=str(path)) from None
-    except RecursionError:
-        raise InputError("is nested too deeply to be a portfolio file", field="path",
-                         value=str(path)) from None
-    except ValueError:                  # an integer of more digits than Python converts
-        raise InputError(f"holds a number of more than {sys.get_int_max_str_digits():,} digits",
-                         field="path", value=str(path)) from None
+    """The file's JSON (:func:`engine.portfolio.parse_json_text`: bad JSON, nesting too deep
+    or a number of too many digits is an InputError naming the file, never a crash)."""
+    from ..portfolio import parse_json_text
+    return parse_json_text(text, str(path))
 
 
 def _is_own(obj: Any) -> bool:

@@ -14,8 +14,9 @@ import numpy as np
 
 from ..cascade import CascadeParams
 from ..errors import InputError
-from ..path_models import MODELS
+from ..path_models import MODELS, check_vol
 from ..pegs import depeg_setting
+from ..scenarios import check_beta
 
 FAN_LEVELS = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)    # fan quantiles of the portfolio value
 VAR_LEVELS = ("0.95", "0.99")                              # VaR / CVaR confidence levels (keys)
@@ -165,12 +166,9 @@ def validate_request(req: MonteCarloRequest) -> MonteCarloRequest:
         raise InputError(f"too many steps ({req.days * req.steps_per_day:,}); at most {MAX_STEPS:,} "
                          "(days x steps per day)", field="steps_per_day", value=req.steps_per_day)
     for k, v in (req.vols or {}).items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise InputError("annual vol must be a positive number, e.g. BTC=0.6", field=f"vol.{k}",
-                             value=v)
+        check_vol(k, v)
     for k, v in (req.beta_overrides or {}).items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise InputError("beta must be a finite number", field=f"beta.{k}", value=v)
+        check_beta(k, v)
     depeg_setting(req.depeg)
     if not isinstance(req.antithetic, (bool, np.bool_)):
         raise InputError("must be true or false", field="antithetic", value=req.antithetic)

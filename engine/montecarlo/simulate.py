@@ -13,6 +13,7 @@ from ..attribution import outcome_pnl
 from ..cascade import amplify, shift_log_prices
 from ..errors import InputError
 from ..replay import PricePaths, run_book
+from ..allocator import release_memory
 from .accumulate import Accumulator, BlockResult, Edges, bin_block, pair_counts
 from .blocks import block_rng
 from .context import Context, prepare
@@ -177,6 +178,10 @@ def simulate_chunks(portfolio_or_book, request: MonteCarloRequest) -> Iterator[M
             f.cancel()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        # the run's blocks are gone: give the memory the tuned allocator kept back
+        pending.clear()
+        del acc, r0
+        release_memory()
 
 
 def block_price_paths(portfolio_or_book, request: MonteCarloRequest, block: int = 0) -> PricePaths:

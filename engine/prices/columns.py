@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
+from engine.limits import MAX_AMOUNT, MIN_AMOUNT, fmt_bound
 from engine.parsing import DecimalConventionError, file_uses_decimal_comma, parse_number_series
 
 from .history import fmt_time
@@ -141,18 +142,23 @@ def _parse_prices(raw: pd.Series, col: str, t: Table, lines: np.ndarray, decimal
         missing = np.isnan(v)
     else:
         v, missing = parse_number_series(s, decimal_comma=decimal_comma)
-    bad = ~missing & ~(np.isfinite(v) & (v > 0))
+    with np.errstate(invalid="ignore"):
+        bad = ~missing & ~(np.isfinite(v) & (v >= MIN_AMOUNT) & (v < MAX_AMOUNT))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         x = v[i]
         if np.isnan(x):
-            txt = s.iloc[i].strip().lower()
+            txt = str(s.iloc[i]).strip().lower()
             reason = ("price is NaN" if txt in ("nan", "-nan", "+nan")
                       else "price is not a number")
-        elif np.isinf(x):
+        elif np.isinf(x) and str(s.iloc[i]).strip().lstrip("+-").lower() in ("inf", "infinity"):
             reason = "price is infinite"
-        else:
+        elif x <= 0:
             reason = "price must be greater than 0"
+        elif x < MIN_AMOUNT:
+            reason = f"price is out of range: must be at least {fmt_bound(MIN_AMOUNT)}"
+        else:
+            reason = f"price is out of range: must be below {fmt_bound(MAX_AMOUNT)}"
         raise row_error(reason, col, s.iloc[i], t.path, lines[i])
     return v, missing
 
@@ -211,6 +217,20 @@ def build_series(asset: str, t: Table, rows: np.ndarray, time_col: str,
         i = int(np.flatnonzero(bad)[0])
         raise row_error(f"high {high[i]:g} is below low {low[i]:g}", cols["high"],
                          t.col(cols["high"]).iloc[rows[i]], path, lines[i])
+    # a bar's close and open lie between its low and high (where those were given)
+    for name, v, v_missing in (("close", close, None), ("open", opn, omiss)):
+        if v is None:
+            continue
+        for side, bound, b_missing in (("high", high, hmiss), ("low", low, lmiss)):
+            if b_missing is None:               # no such column: nothing to contradict
+                continue
+            out = (v > bound) if side == "high" else (v < bound)
+            out &= ~b_missing if v_missing is None else ~b_missing & ~v_missing
+            if out.any():
+                i = int(np.flatnonzero(out)[0])
+                word = "above" if side == "high" else "below"
+                raise row_error(f"{name} {v[i]:g} is {word} the bar's {side} {bound[i]:g}",
+                                cols[name], t.col(cols[name]).iloc[rows[i]], path, lines[i])
 
     order = np.argsort(times, kind="stable")
     times, lines = times[order], lines[order]

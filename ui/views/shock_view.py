@@ -2,13 +2,14 @@
 slider moves; sensitivity curve, liquidation ladder, losses per asset and per position."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from engine import InputError
+from engine.scenarios import check_beta
 
 from ..charts import HBarChart, LadderChart, SensitivityChart
 from ..document import fmt_money, fmt_pct
@@ -194,35 +195,35 @@ class ShockView(QWidget):
             self.btc_label.setText("BTC not held: assets follow by beta")
 
     def overrides(self) -> dict[str, float]:
+        """The valid beta overrides typed in the table (:func:`engine.scenarios.check_beta`);
+        a bad one is marked in its cell and left out."""
         out = {}
         for r in range(self.beta_table.rowCount()):
             item = self.beta_table.item(r, 2)
             text = item.text().strip() if item else ""
             if text:
+                asset = self.beta_table.item(r, 0).text()
                 try:
-                    v = float(text)
-                except ValueError:
+                    out[asset] = check_beta(asset, text)
+                except InputError:
                     continue
-                if math.isfinite(v):
-                    out[self.beta_table.item(r, 0).text()] = v
         return out
 
     def _beta_edited(self, item):
         if self._filling or item.column() != 2:
             return
         text = item.text().strip()
-        bad = False
+        asset = self.beta_table.item(item.row(), 0).text()
+        problem = None
         if text:
             try:
-                bad = not math.isfinite(float(text))
-            except ValueError:
-                bad = True
-        asset = self.beta_table.item(item.row(), 0).text()
-        if bad:
+                check_beta(asset, text)
+            except InputError as exc:
+                problem = str(exc)
+        if problem:
             item.setBackground(self._color("error_bg"))
-            item.setToolTip(f"field 'beta {asset}': must be a number (value {text!r}); the bundled "
-                            "beta is used until it is fixed")
-            self.beta_error.setText(f"Beta override for {asset} is not a number: {text!r}")
+            item.setToolTip(f"{problem}; the bundled beta is used until it is fixed")
+            self.beta_error.setText(f"Beta override for {asset}: {problem}")
         else:
             item.setBackground(self._color("base"))
             item.setToolTip("Your beta for this asset (empty: bundled calibration)")
