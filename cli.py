@@ -479,10 +479,18 @@ def cmd_reverse(args) -> int:
     if args.json:
         print(dump_json(rep))
     else:
-        rows = [[r["id"], r["kind"], r["asset"], pct(r["btc_move_to_liquidation"]),
-                 price(r["btc_price_at_liquidation"])] for r in rep["positions"]]
+        def move(r):
+            if r["btc_move_to_liquidation"] is not None:
+                return pct(r["btc_move_to_liquidation"])
+            return "never (spot)" if r["kind"] == "spot" else "none*"
+        rows = [[r["id"], r["kind"], r["asset"], move(r), price(r["btc_price_at_liquidation"])]
+                for r in rep["positions"]]
         print(f"{p.name}: BTC move (other assets through their beta) that liquidates each position\n")
         print(table(["position", "kind", "asset", "BTC move", "BTC price"], rows, right={3, 4}))
+        if any(r["btc_move_to_liquidation"] is None and r["kind"] != "spot" for r in rep["positions"]):
+            print("* no BTC move from -99.9% to +1000% liquidates it with every asset moving by its "
+                  "beta; that is not safety: a move against the betas (a hedge leg alone, a "
+                  "de-peg) still can; see `stress --scenario all` and `montecarlo`.")
         print(f"\nPortfolio value today {money(rep['portfolio']['value_before'])}")
         for k, v in rep["portfolio"]["btc_move_for_loss"].items():
             print(f"  loss of {float(k) * 100:g}%: BTC move {pct(v)}")

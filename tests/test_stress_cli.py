@@ -227,3 +227,14 @@ def test_main_py_subprocess_no_traceback(tmp_path):
     assert r.returncode == 2
     assert "position 'x'" in r.stderr and "quantity" in r.stderr and "nan" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_reverse_says_a_hedged_account_is_not_thereby_safe(capsys):
+    """The demo's cross account (ETH short, DOGE long) is liquidated by no BTC move through
+    betas; the table must not read as "safe"."""
+    code, out, err = run_cli(capsys, "reverse", DEMO)
+    assert code == 0
+    line = next(l for l in out.splitlines() if l.startswith("eth-hedge"))
+    assert "none*" in line
+    assert "that is not safety" in out
+    assert "never (spot)" in next(l for l in out.splitlines() if l.startswith("cold-btc"))

@@ -166,7 +166,8 @@ class ReverseView(QWidget):
                                                           abs(r["btc_move_to_liquidation"] or 0)))
         for i, r in enumerate(ordered):
             m = r["btc_move_to_liquidation"]
-            rows.append((r["id"], r["asset"], r["kind"], fmt_pct(m) if m is not None else "none",
+            none = "never (spot)" if r["kind"] == "spot" else "none through betas"
+            rows.append((r["id"], r["asset"], r["kind"], fmt_pct(m) if m is not None else none,
                          f"${fmt_price(r['btc_price_at_liquidation'])}" if r.get("btc_price_at_liquidation") else "—",
                          fmt_pct(r["btc_move_down"]) if r["btc_move_down"] is not None else "—",
                          fmt_pct(r["btc_move_up"]) if r["btc_move_up"] is not None else "—"))
