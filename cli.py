@@ -529,18 +529,22 @@ def _plan_spec(args):
                       beta_overrides=_parse_assign(args.beta, "--beta") or None, proxy=args.proxy)
 
 
+def _emit(args, rep: dict, printer) -> int:
+    """A report as JSON (``--json``) or as ``printer``'s tables, then its warnings."""
+    if args.json:
+        print(dump_json(rep))
+    else:
+        printer(rep)
+    _warn(rep["warnings"])
+    return 0
+
+
 def cmd_plan(args) -> int:
     from engine.planner import plan_survival
     spec = _plan_spec(args)
     p = _load(args.portfolio)
     res = plan_survival(p, spec, budget=args.budget, allow_free=args.allow_reduce)
-    rep = res.report
-    if args.json:
-        print(dump_json(rep))
-    else:
-        print_plan(rep)
-    _warn(rep["warnings"])
-    return 0
+    return _emit(args, res.report, print_plan)
 
 
 def print_plan(rep: dict) -> None:
@@ -660,13 +664,7 @@ def montecarlo_request(args, prices=None):
 def cmd_montecarlo(args) -> int:
     from engine.montecarlo import run_montecarlo
     req = montecarlo_request(args, args.prices)
-    res = run_montecarlo(_load(args.portfolio), req)
-    if args.json:
-        print(dump_json(res))
-    else:
-        print_montecarlo(res)
-    _warn(res["warnings"])
-    return 0
+    return _emit(args, run_montecarlo(_load(args.portfolio), req), print_montecarlo)
 
 
 def _bracket(ci, fmt) -> str:

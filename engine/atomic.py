@@ -63,10 +63,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, backup: bool = F
             _keep_backup(target)
         os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(tmp)
         raise
     _fsync_folder(folder)
     return target
@@ -107,11 +104,16 @@ def _keep_backup(target: Path) -> None:
             shutil.copy2(target, tmp)
         os.replace(tmp, bak)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: str) -> None:
+    """Remove a temporary file of a write that failed (it may already be gone)."""
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
 
 
 def _fsync_folder(folder: Path) -> None:
